@@ -1,0 +1,207 @@
+/*
+ * rpx.c: the rpx command: common options, the subcommand table, help.
+ *
+ *	rpx [-H URL]... [--timeout MS] [--retry MS] COMMAND [ARGS]
+ *
+ * A subcommand is one entry in the commands[] table and one cmd_*.c file
+ * (later: spawn, ps, kill, wait, logs, run). rpx only uses librpx, the way
+ * any other client program would.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpx.h"
+
+#ifndef RPX_VERSION
+#define RPX_VERSION "unknown"
+#endif
+
+static const struct rpx_cmd commands[] = {
+    {"ping", "call the NULL procedure of every known program; print round trip times", rpx_cmd_ping,
+        rpx_cmd_ping_usage},
+    {"date", "print the host's current time (DATE program, NOW)", rpx_cmd_date, rpx_cmd_date_usage},
+};
+
+static const struct rpx_cmd *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	}
+	return NULL;
+}
+
+void rpx_cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("rpx: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void rpx_cli_common_usage(FILE *out)
+{
+	fprintf(out,
+	    "  -H, --host URL       host to contact; repeat for several hosts. URL is\n"
+	    "                       tcp://HOST:PORT, udp://HOST:PORT, unix:PATH, or HOST[:PORT]\n"
+	    "                       (tcp, port %d); IPv6 in brackets: tcp://[::1]:%d.\n"
+	    "                       Default: $RPX_HOST, else the local rpxd's Unix socket if it\n"
+	    "                       exists, else tcp://127.0.0.1:%d\n"
+	    "  -t, --timeout MS     deadline of the connect and of each call (default %d)\n"
+	    "      --retry MS       UDP: wait before retransmitting a call (default %d)\n"
+	    "  -h, --help           show this help\n",
+	    RPX_DEFAULT_PORT, RPX_DEFAULT_PORT, RPX_DEFAULT_PORT, RPX_CLIENT_TIMEOUT_MS,
+	    RPX_CLIENT_RETRY_MS);
+}
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: rpx [OPTIONS] COMMAND [ARGS]\n"
+	             "       rpx COMMAND --help\n"
+	             "\n"
+	             "Client of rpxd, the rpx daemon (ONC RPC).\n"
+	             "\n"
+	             "Options (also accepted after COMMAND):\n");
+	rpx_cli_common_usage(out);
+	fprintf(out, "      --version        print the version and exit\n"
+	             "\n"
+	             "Commands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n"
+	             "Environment:\n"
+	             "  RPX_HOST             host URL used when no -H is given\n"
+	             "\n"
+	             "Exit status: 0 on success, 1 when any host or call failed (reason on\n"
+	             "stderr), 2 on a usage error.\n");
+}
+
+static int parse_ms(const char *opt, const char *arg, int *ms)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || n <= 0 || n > INT_MAX / 1000) {
+		rpx_cli_warn("%s: expected a positive number of milliseconds, got \"%s\"", opt,
+		    arg);
+		return RPX_EXIT_USAGE;
+	}
+	*ms = (int)n;
+	return 0;
+}
+
+int rpx_cli_common_opt(struct rpx_cli *cli, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'H':
+		if (cli->nhosts == RPX_CLI_MAX_HOSTS) {
+			rpx_cli_warn("too many hosts (at most %d)", RPX_CLI_MAX_HOSTS);
+			return RPX_EXIT_USAGE;
+		}
+		cli->hosts[cli->nhosts++] = arg;
+		return 0;
+	case 't':
+		return parse_ms("--timeout", arg, &cli->opts.timeout_ms);
+	case 'R':
+		return parse_ms("--retry", arg, &cli->opts.retry_ms);
+	default:
+		return RPX_EXIT_USAGE;
+	}
+}
+
+int rpx_cli_nhosts(const struct rpx_cli *cli)
+{
+	return cli->nhosts > 0 ? cli->nhosts : 1;
+}
+
+const char *rpx_cli_host(const struct rpx_cli *cli, int i)
+{
+	const char *env;
+
+	if (cli->nhosts > 0)
+		return cli->hosts[i];
+	env = getenv("RPX_HOST");
+	return env != NULL && env[0] != '\0' ? env : NULL;
+}
+
+struct rpx_client *rpx_cli_open(const struct rpx_cli *cli, int i)
+{
+	struct rpx_client *cl;
+	char err[512];
+
+	cl = rpx_client_open(rpx_cli_host(cli, i), &cli->opts, err, sizeof(err));
+	if (cl == NULL)
+		rpx_cli_warn("%s", err);
+	return cl;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    RPX_CLI_COMMON_LONGOPTS,
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct rpx_cli cli;
+	const struct rpx_cmd *cmd;
+	int opt, ret;
+
+	memset(&cli, 0, sizeof(cli));
+	/* '+': stop at the subcommand, whose options are its own. */
+	while (
+	    (opt = getopt_long(argc, argv, "+" RPX_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			usage(stdout);
+			return RPX_EXIT_OK;
+		case 'V':
+			printf("rpx %s (librpx %s)\n", RPX_VERSION, rpx_version());
+			return RPX_EXIT_OK;
+		case '?':
+			fprintf(stderr, "Try 'rpx --help'.\n");
+			return RPX_EXIT_USAGE;
+		default:
+			if ((ret = rpx_cli_common_opt(&cli, opt, optarg)) != 0)
+				return ret;
+		}
+	}
+	if (optind >= argc) {
+		rpx_cli_warn("missing command; try 'rpx --help'");
+		return RPX_EXIT_USAGE;
+	}
+	if (strcmp(argv[optind], "help") == 0) {
+		if (optind + 1 < argc && (cmd = find_command(argv[optind + 1])) != NULL)
+			cmd->usage(stdout);
+		else
+			usage(stdout);
+		return RPX_EXIT_OK;
+	}
+	if ((cmd = find_command(argv[optind])) == NULL) {
+		rpx_cli_warn("unknown command \"%s\"; try 'rpx --help'", argv[optind]);
+		return RPX_EXIT_USAGE;
+	}
+	/* librpx also guards its calls; this covers writes to a closed stdout pipe. */
+	signal(SIGPIPE, SIG_IGN);
+	argc -= optind;
+	argv += optind;
+	optind = 0; /* glibc: full re-initialisation for the subcommand's getopt_long */
+	ret = cmd->run(&cli, argc, argv);
+	if (fflush(stdout) != 0 && ret == RPX_EXIT_OK) {
+		rpx_cli_warn("write error on standard output");
+		ret = RPX_EXIT_FAIL;
+	}
+	return ret;
+}

@@ -1,0 +1,471 @@
+/*
+ * clnt_conn.c: struct rpx_client, one connection to one rpxd.
+ *
+ * Turns a parsed URL (clnt_url.c) into a socket connected within the call
+ * timeout and hands it to libtirpc: clnt_vc_create() for TCP and Unix
+ * sockets (record marking, XID matching), clnt_dg_create() for UDP, where
+ * libtirpc retransmits the same datagram, same XID, every retry interval
+ * until the whole-call deadline. Every call goes through rpx_client_call(),
+ * which turns libtirpc's struct rpc_err into a negative errno and one line
+ * of text.
+ *
+ * Room for later work: the client keeps its URL and options, so a stream
+ * whose connection broke is reconnected on the next call (today the failed
+ * call is reported, never resent: resending needs the request IDs and the
+ * server's duplicate request cache to stay at-most-once).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "clnt_internal.h"
+
+#ifndef RPX_VERSION
+#define RPX_VERSION "unknown"
+#endif
+
+struct rpx_client {
+	struct rpx_url url;
+	int timeout_ms;
+	int retry_ms;
+	CLIENT *clnt; /* NULL after a stream broke: reconnect on the next call */
+	char error[256];
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct timeval ms_to_timeval(int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	return tv;
+}
+
+int rpx_client_fail_(struct rpx_client *cl, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cl->error, sizeof(cl->error), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* Non-blocking connect bounded by deadline (CLOCK_MONOTONIC ms); fd stays non-blocking. */
+static int connect_until(int fd, const struct sockaddr *sa, socklen_t len, int64_t deadline)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+	socklen_t errlen = sizeof(int);
+	int soerr = 0, n;
+
+	if (connect(fd, sa, len) == 0)
+		return 0;
+	if (errno != EINPROGRESS && errno != EINTR)
+		return -errno;
+	do {
+		int64_t left = deadline - now_ms();
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = poll(&pfd, 1, (int)left);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ETIMEDOUT;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &errlen) < 0)
+		return -errno;
+	return -soerr;
+}
+
+static int set_blocking(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Connects a socket for url; on success *fd is a blocking socket and
+ * *addr and *addrlen the peer. On failure writes the reason (without the URL)
+ * into why.
+ */
+static int connect_url(const struct rpx_url *url, int timeout_ms, int *fd,
+    struct sockaddr_storage *addr, socklen_t *addrlen, char *why, size_t whylen)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	struct addrinfo hints, *res = NULL, *ai;
+	int s = -1, err = -EINVAL, gai;
+
+	if (url->transport == RPX_TRANSPORT_UNIX) {
+		struct sockaddr_un *sun = (struct sockaddr_un *)addr;
+
+		memset(addr, 0, sizeof(*addr));
+		sun->sun_family = AF_UNIX;
+		strcpy(sun->sun_path, url->path);
+		*addrlen = (socklen_t)sizeof(*sun);
+		if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
+			err = -errno;
+			goto fail;
+		}
+		/* A full backlog makes a non-blocking Unix connect fail with EAGAIN. */
+		if ((err = connect_until(s, (struct sockaddr *)sun, *addrlen, deadline)) == -EAGAIN)
+			err = -ECONNREFUSED;
+		if (err < 0 || (err = set_blocking(s)) < 0)
+			goto fail;
+		*fd = s;
+		return 0;
+	}
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = url->transport == RPX_TRANSPORT_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+	if ((gai = getaddrinfo(url->host, url->port, &hints, &res)) != 0) {
+		if (gai == EAI_SYSTEM)
+			rpx_strerror_(errno, why, whylen);
+		else
+			snprintf(why, whylen, "%s", gai_strerror(gai));
+		if (why[0] != '\0' && why[1] >= 'a' && why[1] <= 'z' && why[0] >= 'A' &&
+		    why[0] <= 'Z')
+			why[0] = (char)(why[0] - 'A' + 'a');
+		return -ENOENT;
+	}
+	err = -EADDRNOTAVAIL;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		s = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    ai->ai_protocol);
+		if (s < 0) {
+			err = -errno;
+			continue;
+		}
+		if ((err = connect_until(s, ai->ai_addr, ai->ai_addrlen, deadline)) == 0 &&
+		    (err = set_blocking(s)) == 0) {
+			memcpy(addr, ai->ai_addr, ai->ai_addrlen);
+			*addrlen = ai->ai_addrlen;
+			break;
+		}
+		close(s);
+		s = -1;
+		if (err == -ETIMEDOUT)
+			break;
+	}
+	freeaddrinfo(res);
+	if (s < 0)
+		goto fail;
+	if (url->transport == RPX_TRANSPORT_TCP) {
+		int one = 1;
+
+		/* Calls are small request/reply records: do not wait for Nagle. */
+		setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	*fd = s;
+	return 0;
+fail:
+	if (s >= 0)
+		close(s);
+	if (err == -ETIMEDOUT)
+		snprintf(why, whylen, "connect timed out after %d ms", timeout_ms);
+	else
+		rpx_strerror_(err, why, whylen);
+	return err;
+}
+
+/* Connects and builds cl->clnt. On failure writes the reason (without the URL) into why. */
+static int client_connect(struct rpx_client *cl, char *why, size_t whylen)
+{
+	struct sockaddr_storage addr;
+	socklen_t addrlen = 0;
+	struct netbuf nb;
+	struct timeval total = ms_to_timeval(cl->timeout_ms);
+	CLIENT *clnt;
+	int fd = -1, err;
+
+	if ((err = connect_url(&cl->url, cl->timeout_ms, &fd, &addr, &addrlen, why, whylen)) < 0)
+		return err;
+	nb.buf = &addr;
+	nb.len = addrlen;
+	nb.maxlen = addrlen;
+	if (cl->url.transport == RPX_TRANSPORT_UDP)
+		clnt = clnt_dg_create(fd, &nb, RPX_DATE_PROG, RPX_DATE_VERS, 0, 0);
+	else
+		clnt = clnt_vc_create(fd, &nb, RPX_DATE_PROG, RPX_DATE_VERS, 0, 0);
+	if (clnt == NULL) {
+		snprintf(why, whylen, "cannot create RPC client: %s",
+		    clnt_sperrno(rpc_createerr.cf_stat));
+		close(fd);
+		return -ENOMEM;
+	}
+	clnt_control(clnt, CLSET_FD_CLOSE, NULL);
+	clnt_control(clnt, CLSET_TIMEOUT, (char *)&total);
+	if (cl->url.transport == RPX_TRANSPORT_UDP) {
+		struct timeval retry = ms_to_timeval(cl->retry_ms);
+		int connected = 1;
+
+		clnt_control(clnt, CLSET_RETRY_TIMEOUT, (char *)&retry);
+		/* Send with send(), so only the server's datagrams and ICMP errors come back. */
+		clnt_control(clnt, CLSET_CONNECT, (char *)&connected);
+	}
+	cl->clnt = clnt;
+	return 0;
+}
+
+static int check_opts(const struct rpx_client_opts *opts, char *why, size_t whylen)
+{
+	size_t i;
+
+	if (opts == NULL)
+		return 0;
+	if (opts->timeout_ms < 0 || opts->retry_ms < 0) {
+		snprintf(why, whylen, "timeout and retry interval must not be negative");
+		return -EINVAL;
+	}
+	if (opts->flags != 0) {
+		snprintf(why, whylen, "unknown flags 0x%x", opts->flags);
+		return -EINVAL;
+	}
+	for (i = 0; i < sizeof(opts->reserved) / sizeof(opts->reserved[0]); i++) {
+		if (opts->reserved[i] != 0) {
+			snprintf(why, whylen, "reserved option fields must be 0");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+struct rpx_client *rpx_client_open(const char *url, const struct rpx_client_opts *opts, char *err,
+    size_t errlen)
+{
+	char defurl[sizeof(((struct rpx_url *)0)->text)];
+	char why[200] = "";
+	struct rpx_client *cl;
+
+	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
+		if (errlen > 0)
+			snprintf(err, errlen, "%s: out of memory", url != NULL ? url : "rpx");
+		return NULL;
+	}
+	if (url == NULL) {
+		rpx_client_default_url(defurl, sizeof(defurl));
+		url = defurl;
+	}
+	if (rpx_url_parse_(url, &cl->url, err, errlen) < 0)
+		goto fail;
+	if (check_opts(opts, why, sizeof(why)) < 0)
+		goto fail_why;
+	cl->timeout_ms =
+	    opts != NULL && opts->timeout_ms > 0 ? opts->timeout_ms : RPX_CLIENT_TIMEOUT_MS;
+	cl->retry_ms = opts != NULL && opts->retry_ms > 0 ? opts->retry_ms : RPX_CLIENT_RETRY_MS;
+	if (cl->retry_ms > cl->timeout_ms)
+		cl->retry_ms = cl->timeout_ms;
+	if (client_connect(cl, why, sizeof(why)) < 0)
+		goto fail_why;
+	return cl;
+fail_why:
+	if (errlen > 0)
+		snprintf(err, errlen, "%s: %s", cl->url.text, why);
+fail:
+	free(cl);
+	return NULL;
+}
+
+void rpx_client_close(struct rpx_client *cl)
+{
+	if (cl == NULL)
+		return;
+	if (cl->clnt != NULL)
+		clnt_destroy(cl->clnt);
+	free(cl);
+}
+
+const char *rpx_client_url(const struct rpx_client *cl)
+{
+	return cl->url.text;
+}
+
+const char *rpx_client_error(const struct rpx_client *cl)
+{
+	return cl->error;
+}
+
+CLIENT *rpx_client_clnt(struct rpx_client *cl)
+{
+	char why[200];
+
+	if (cl->clnt == NULL && client_connect(cl, why, sizeof(why)) < 0)
+		rpx_client_fail_(cl, -ECONNRESET, "reconnect failed: %s", why);
+	return cl->clnt;
+}
+
+const char *rpx_version(void)
+{
+	return RPX_VERSION;
+}
+
+static const char *auth_why(enum auth_stat why)
+{
+	switch (why) {
+	case AUTH_BADCRED:
+		return "bad credential";
+	case AUTH_REJECTEDCRED:
+		return "credential rejected";
+	case AUTH_BADVERF:
+		return "bad verifier";
+	case AUTH_REJECTEDVERF:
+		return "verifier rejected";
+	case AUTH_TOOWEAK:
+		return "credential too weak";
+	default:
+		return "rejected";
+	}
+}
+
+/* Maps a failed clnt_call to a negative errno and sets the error text. */
+static int call_failed(struct rpx_client *cl, enum clnt_stat stat)
+{
+	struct rpc_err re;
+	char why[128];
+
+	memset(&re, 0, sizeof(re));
+	clnt_geterr(cl->clnt, &re);
+	switch (stat) {
+	case RPC_TIMEDOUT:
+		return rpx_client_fail_(cl, -ETIMEDOUT, "call timed out after %d ms",
+		    cl->timeout_ms);
+	case RPC_CANTSEND:
+	case RPC_CANTRECV:
+		if (re.re_errno == 0 || (stat == RPC_CANTRECV && re.re_errno == ECONNRESET))
+			return rpx_client_fail_(cl, -ECONNRESET, "connection closed by server");
+		rpx_strerror_(re.re_errno, why, sizeof(why));
+		return rpx_client_fail_(cl, -re.re_errno, "%s", why);
+	case RPC_PROGUNAVAIL:
+		return rpx_client_fail_(cl, -EPROTONOSUPPORT, "server: program unavailable");
+	case RPC_PROGVERSMISMATCH:
+		return rpx_client_fail_(cl, -EPROTO,
+		    "server: version mismatch (server has %lu..%lu)", (unsigned long)re.re_vers.low,
+		    (unsigned long)re.re_vers.high);
+	case RPC_VERSMISMATCH:
+		return rpx_client_fail_(cl, -EPROTO,
+		    "server: RPC version mismatch (server has %lu..%lu)",
+		    (unsigned long)re.re_vers.low, (unsigned long)re.re_vers.high);
+	case RPC_PROCUNAVAIL:
+		return rpx_client_fail_(cl, -EOPNOTSUPP, "server: procedure unavailable");
+	case RPC_CANTDECODEARGS:
+		return rpx_client_fail_(cl, -EINVAL, "server: garbage arguments");
+	case RPC_SYSTEMERROR:
+		return rpx_client_fail_(cl, -EIO, "server: system error");
+	case RPC_AUTHERROR:
+		return rpx_client_fail_(cl, -EACCES, "server: authentication error: %s",
+		    auth_why(re.re_why));
+	case RPC_CANTDECODERES:
+		return rpx_client_fail_(cl, -EBADMSG, "cannot decode the reply");
+	case RPC_CANTENCODEARGS:
+		return rpx_client_fail_(cl, -EINVAL, "cannot encode the arguments");
+	default:
+		return rpx_client_fail_(cl, -EIO, "%s", clnt_sperrno(stat));
+	}
+}
+
+/*
+ * libtirpc writes with write(2): a peer that closed the connection would
+ * kill the process with SIGPIPE. Block it around the call and swallow the
+ * one the call raised, so the caller sees EPIPE and keeps its disposition.
+ */
+static int sigpipe_block(sigset_t *old)
+{
+	sigset_t set, pending;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+	sigpending(&pending);
+	return sigismember(&pending, SIGPIPE);
+}
+
+static void sigpipe_restore(const sigset_t *old, int was_pending)
+{
+	struct timespec zero = {0, 0};
+	sigset_t set, pending;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigpending(&pending);
+	if (!was_pending && sigismember(&pending, SIGPIPE))
+		sigtimedwait(&set, NULL, &zero);
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+int rpx_client_call(struct rpx_client *cl, uint32_t prog, uint32_t vers, uint32_t proc,
+    xdrproc_t xargs, void *args, xdrproc_t xres, void *res)
+{
+	struct timeval total = ms_to_timeval(cl->timeout_ms);
+	rpcprog_t cur_prog = RPX_DATE_PROG;
+	rpcvers_t cur_vers = RPX_DATE_VERS;
+	enum clnt_stat stat;
+	sigset_t oldmask;
+	int was_pending, ret = 0;
+	char why[200];
+
+	if (cl->clnt == NULL && client_connect(cl, why, sizeof(why)) < 0)
+		return rpx_client_fail_(cl, -ECONNRESET, "connection lost, reconnect failed: %s",
+		    why);
+	/* The handle's header template holds one prog/vers; switch it for this call only. */
+	if (prog != cur_prog || vers != cur_vers) {
+		clnt_control(cl->clnt, CLSET_PROG, (char *)&prog);
+		clnt_control(cl->clnt, CLSET_VERS, (char *)&vers);
+	}
+	was_pending = sigpipe_block(&oldmask);
+	stat = clnt_call(cl->clnt, proc, xargs, args, xres, res, total);
+	sigpipe_restore(&oldmask, was_pending);
+	if (prog != cur_prog || vers != cur_vers) {
+		clnt_control(cl->clnt, CLSET_PROG, (char *)&cur_prog);
+		clnt_control(cl->clnt, CLSET_VERS, (char *)&cur_vers);
+	}
+	if (stat == RPC_SUCCESS) {
+		cl->error[0] = '\0';
+		return 0;
+	}
+	ret = call_failed(cl, stat);
+	/* A stream that failed to send or receive is out of step: start afresh next time. */
+	if (cl->url.transport != RPX_TRANSPORT_UDP &&
+	    (stat == RPC_CANTSEND || stat == RPC_CANTRECV)) {
+		clnt_destroy(cl->clnt);
+		cl->clnt = NULL;
+	}
+	return ret;
+}
+
+int rpx_client_ping(struct rpx_client *cl, uint32_t prog, uint32_t vers, double *rtt_seconds)
+{
+	struct timespec t0, t1;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = rpx_client_call(cl, prog, vers, 0, (xdrproc_t)xdr_void, NULL, (xdrproc_t)xdr_void,
+	    NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (ret == 0 && rtt_seconds != NULL)
+		*rtt_seconds =
+		    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	return ret;
+}

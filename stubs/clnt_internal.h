@@ -1,0 +1,48 @@
+/*
+ * clnt_internal.h: what the files of librpx share and users never see.
+ *
+ * clnt_url.c turns a URL into a struct rpx_url; clnt_conn.c turns a
+ * struct rpx_url into a connected socket and a libtirpc CLIENT, and owns
+ * struct rpx_client; clnt_date.c wraps the DATE program's calls. Names
+ * ending in '_' are internal to the library (built with hidden visibility).
+ */
+#ifndef RPX_CLNT_INTERNAL_H
+#define RPX_CLNT_INTERNAL_H
+
+#include <stddef.h>
+#include <sys/un.h>
+
+#include "rpx/client.h"
+
+enum rpx_transport {
+	RPX_TRANSPORT_TCP,
+	RPX_TRANSPORT_UDP,
+	RPX_TRANSPORT_UNIX,
+};
+
+/* A parsed URL. host and port are set for tcp/udp, path for unix. */
+struct rpx_url {
+	enum rpx_transport transport;
+	char host[256]; /* without brackets */
+	char port[8]; /* decimal, 1..65535 */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char text[300]; /* canonical form */
+};
+
+/*
+ * Parses text into *url. Returns 0, or -EINVAL with a message (which quotes
+ * the text) in err.
+ */
+int rpx_url_parse_(const char *text, struct rpx_url *url, char *err, size_t errlen);
+
+/* "connection refused": strerror(-err) with its first letter in lower case. */
+void rpx_strerror_(int err, char *buf, size_t len);
+
+/*
+ * Sets the client's last error text (printf-style) and returns code, so a
+ * failure path reads `return rpx_client_fail_(cl, -EIO, "...")`.
+ */
+int rpx_client_fail_(struct rpx_client *cl, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif /* RPX_CLNT_INTERNAL_H */

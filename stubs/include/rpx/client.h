@@ -1,0 +1,140 @@
+/*
+ * rpx/client.h: the public API of librpx, the client side of rpx.
+ *
+ * A struct rpx_client is one connection (TCP, Unix) or one socket (UDP) to
+ * one rpxd, named by a URL. It wraps a libtirpc CLIENT: calls go through
+ * clnt_call(), so the rpcgen stubs from <rpx/date.h> work unchanged on the
+ * handle returned by rpx_client_clnt(), and the typed wrappers below add the
+ * timeout policy and a readable error message.
+ *
+ * URLs: tcp://HOST:PORT, udp://HOST:PORT, unix:PATH; IPv6 hosts in brackets
+ * (tcp://[::1]:7077). A bare HOST or HOST:PORT means tcp, default port 7077.
+ *
+ * Errors: functions return 0 or a negative errno value; the text of the last
+ * error, one line without a trailing newline, is rpx_client_error(). The
+ * library never prints. A struct rpx_client is used by one thread at a time.
+ */
+#ifndef RPX_CLIENT_H
+#define RPX_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <rpc/rpc.h>
+#include <rpx/date.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && !defined(RPX_API)
+#define RPX_API __attribute__((visibility("default")))
+#elif !defined(RPX_API)
+#define RPX_API
+#endif
+
+#define RPX_DEFAULT_PORT 7077
+#define RPX_CLIENT_TIMEOUT_MS 5000 /* default whole-call deadline */
+#define RPX_CLIENT_RETRY_MS 500 /* default first UDP retransmission interval */
+
+/*
+ * Options for rpx_client_open(). Zero every field you do not set (a struct
+ * initialised with {0}): zero always means the default, and the reserved
+ * fields become options in later versions without changing the struct size.
+ */
+struct rpx_client_opts {
+	int timeout_ms; /* deadline of one call and of the connect; 0: 5000 */
+	int retry_ms; /* UDP: wait before the first retransmission (same XID); 0: 500 */
+	unsigned int flags; /* none defined yet; must be 0 */
+	int reserved[5]; /* must be 0 */
+};
+
+struct rpx_client;
+
+/*
+ * Connects to url (NULL: rpx_client_default_url()). TCP and Unix connect at
+ * once, bounded by the timeout; UDP only binds a socket to the peer. Returns
+ * NULL on failure with a message naming the URL in err (when errlen > 0),
+ * e.g. "tcp://127.0.0.1:9: connection refused".
+ */
+RPX_API struct rpx_client *rpx_client_open(const char *url, const struct rpx_client_opts *opts,
+    char *err, size_t errlen);
+
+/* Closes the connection and frees the client. Accepts NULL. */
+RPX_API void rpx_client_close(struct rpx_client *cl);
+
+/* The URL in canonical form, e.g. "tcp://127.0.0.1:7077" for "127.0.0.1". */
+RPX_API const char *rpx_client_url(const struct rpx_client *cl);
+
+/*
+ * The last error as one line, e.g. "call timed out after 5000 ms",
+ * "server: program unavailable", "server: version mismatch (server has 1..1)";
+ * "" when the last call succeeded.
+ */
+RPX_API const char *rpx_client_error(const struct rpx_client *cl);
+
+/*
+ * The libtirpc handle, for calling rpcgen stubs directly. Its timeout is
+ * already set (the stubs' own 25 s is ignored). The client keeps ownership:
+ * do not destroy it. After a transport failure the library may replace it
+ * on the next call through this API, so fetch it again rather than keep it.
+ */
+RPX_API CLIENT *rpx_client_clnt(struct rpx_client *cl);
+
+/*
+ * Generic call of procedure proc of program prog, version vers: encodes args
+ * with xargs, decodes the reply into res with xres (free it with
+ * xdr_free(xres, res)). Returns 0 or:
+ *   -ETIMEDOUT        no reply before the deadline
+ *   -ECONNREFUSED, -ECONNRESET, -EPIPE, ...  transport errors (errno of the socket)
+ *   -EPROTONOSUPPORT  server: program unavailable
+ *   -EPROTO           server: version mismatch (program or RPC version)
+ *   -EOPNOTSUPP       server: procedure unavailable
+ *   -EINVAL           server: garbage arguments
+ *   -EACCES           server: authentication error
+ *   -EBADMSG          the reply could not be decoded
+ *   -EIO              any other failure
+ */
+RPX_API int rpx_client_call(struct rpx_client *cl, uint32_t prog, uint32_t vers, uint32_t proc,
+    xdrproc_t xargs, void *args, xdrproc_t xres, void *res);
+
+/*
+ * Calls the NULL procedure (0) of prog/vers. On success stores the round
+ * trip time in *rtt_seconds (when not NULL).
+ */
+RPX_API int rpx_client_ping(struct rpx_client *cl, uint32_t prog, uint32_t vers,
+    double *rtt_seconds);
+
+/*
+ * The URL used when none is given: "unix:PATH" when the default rpxd socket
+ * exists (root: /run/rpx/rpxd.sock; others: $XDG_RUNTIME_DIR/rpx/rpxd.sock,
+ * else /tmp/rpx-UID/rpxd.sock), else "tcp://127.0.0.1:7077". Returns 0, or
+ * -ENAMETOOLONG when buf is too small.
+ */
+RPX_API int rpx_client_default_url(char *buf, size_t len);
+
+/* DATE program (idl/date.x). */
+
+/* NOW: the server's current time. Free *res with rpx_date_free(). */
+RPX_API int rpx_date_now(struct rpx_client *cl, rpx_date_now_res *res);
+
+/*
+ * FORMAT: the server renders the instant seconds.nanoseconds in UTC (utc
+ * non-zero) or in its own zone. Returns 0 and fills *res (free it with
+ * rpx_date_free()), a negative RPC error as rpx_client_call(), or the
+ * negative errno the server returned (e.g. -EINVAL), its message in
+ * rpx_client_error() as "server: MESSAGE".
+ */
+RPX_API int rpx_date_format(struct rpx_client *cl, int64_t seconds, uint32_t nanoseconds, int utc,
+    rpx_date_now_res *res);
+
+/* Frees the strings of a result filled by rpx_date_now/format. Accepts NULL. */
+RPX_API void rpx_date_free(rpx_date_now_res *res);
+
+/* The library version, e.g. "0.1.0". */
+RPX_API const char *rpx_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RPX_CLIENT_H */

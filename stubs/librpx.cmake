@@ -1,0 +1,72 @@
+# librpx: the rpcgen output (rpx_gen) plus the hand-written client layer,
+# built shared (librpx.so, SONAME librpx.so.0) and static (librpx.a), with
+# headers, pkg-config file and CMake package (rpx::rpx). Included from
+# stubs/CMakeLists.txt, where rpx_gen, RPX_GEN_DIR and RPX_GEN_HEADERS live.
+
+set(RPX_CLNT_SOURCES
+	${CMAKE_CURRENT_SOURCE_DIR}/clnt_url.c
+	${CMAKE_CURRENT_SOURCE_DIR}/clnt_conn.c
+	${CMAKE_CURRENT_SOURCE_DIR}/clnt_date.c)
+
+# Same sources twice: PIC objects for the .so, plain ones would do for the
+# .a but rpx_gen is already PIC, so both link the same objects.
+foreach(kind shared static)
+	if(kind STREQUAL shared)
+		set(tgt librpx)
+		add_library(${tgt} SHARED ${RPX_CLNT_SOURCES} $<TARGET_OBJECTS:rpx_gen>)
+		set_target_properties(${tgt} PROPERTIES
+			VERSION ${PROJECT_VERSION}
+			SOVERSION ${PROJECT_VERSION_MAJOR}
+			EXPORT_NAME rpx)
+	else()
+		set(tgt librpx_static)
+		add_library(${tgt} STATIC ${RPX_CLNT_SOURCES} $<TARGET_OBJECTS:rpx_gen>)
+		set_target_properties(${tgt} PROPERTIES EXPORT_NAME rpx_static)
+	endif()
+	set_target_properties(${tgt} PROPERTIES
+		OUTPUT_NAME rpx
+		POSITION_INDEPENDENT_CODE ON
+		C_VISIBILITY_PRESET hidden)
+	add_dependencies(${tgt} rpx_gen_headers)
+	target_compile_options(${tgt} PRIVATE ${RPX_WARN_FLAGS})
+	target_compile_definitions(${tgt} PRIVATE RPX_VERSION="${PROJECT_VERSION}")
+	target_include_directories(${tgt} PUBLIC
+		$<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
+		$<BUILD_INTERFACE:${RPX_GEN_DIR}>
+		$<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+	# Public: <rpx/client.h> includes <rpc/rpc.h> and hands out a CLIENT *.
+	target_link_libraries(${tgt} PUBLIC PkgConfig::TIRPC)
+endforeach()
+add_library(rpx::rpx ALIAS librpx)
+add_library(rpx::rpx_static ALIAS librpx_static)
+
+install(TARGETS librpx librpx_static EXPORT rpxTargets
+	LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+	ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+	RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+	INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/include/rpx/client.h ${RPX_GEN_HEADERS}
+	DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rpx)
+
+# pkg-config: prefix relative to the .pc file, so `cmake --install --prefix`
+# and DESTDIR both give a working file.
+file(RELATIVE_PATH RPX_PC_TO_PREFIX
+	${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
+string(REGEX REPLACE "/$" "" RPX_PC_TO_PREFIX "${RPX_PC_TO_PREFIX}")
+configure_file(${CMAKE_CURRENT_SOURCE_DIR}/librpx.pc.in
+	${CMAKE_CURRENT_BINARY_DIR}/librpx.pc @ONLY)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/librpx.pc
+	DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# CMake package: find_package(rpx) -> rpx::rpx (shared), rpx::rpx_static.
+include(CMakePackageConfigHelpers)
+set(RPX_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/rpx)
+install(EXPORT rpxTargets NAMESPACE rpx:: DESTINATION ${RPX_CMAKE_DIR})
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/rpxConfig.cmake.in
+	${CMAKE_CURRENT_BINARY_DIR}/rpxConfig.cmake
+	INSTALL_DESTINATION ${RPX_CMAKE_DIR})
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/rpxConfigVersion.cmake
+	VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/rpxConfig.cmake
+	${CMAKE_CURRENT_BINARY_DIR}/rpxConfigVersion.cmake
+	DESTINATION ${RPX_CMAKE_DIR})
