@@ -1,0 +1,277 @@
+/*
+ * conn.c: a stream client of rpxd, TCP or Unix socket, from accept to
+ * close. Bytes come in through a bufferevent; record marking cuts them into
+ * calls; the dispatcher answers them, possibly later and out of order.
+ *
+ * Back-pressure: when the client has --max-inflight calls outstanding, or
+ * more than --max-output reply bytes it has not read, the connection stops
+ * reading; the kernel's socket buffer then fills and the client blocks.
+ * Nothing is buffered without bound. Timers: a record that was started must
+ * be finished within --record-timeout; a connection with no call in flight
+ * is closed after --idle-timeout.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/bufferevent.h>
+
+#include "log.h"
+#include "recmark.h"
+#include "server.h"
+
+struct rpx_conn {
+	struct rpx_xprt xprt; /* first: the dispatcher's view */
+	TAILQ_ENTRY(rpx_conn) link;
+	struct rpx_server *srv;
+	struct bufferevent *bev;
+	struct rpx_recmark rm;
+	struct event *timer; /* idle and record deadlines */
+	struct event *resume; /* restarts reading after back-pressure */
+	time_t last_activity;
+	time_t record_start; /* when the partial record began, 0 if none */
+	bool paused;
+	char name[128]; /* "tcp 127.0.0.1:40000", for logs */
+};
+
+static time_t now_sec(struct rpx_conn *conn)
+{
+	struct timeval tv;
+
+	event_base_gettimeofday_cached(conn->srv->base, &tv);
+	return tv.tv_sec;
+}
+
+static void arm_timer(struct rpx_conn *conn, time_t seconds)
+{
+	struct timeval tv = {.tv_sec = seconds > 0 ? seconds : 1};
+
+	evtimer_add(conn->timer, &tv);
+}
+
+static void pause_reading(struct rpx_conn *conn)
+{
+	if (!conn->paused) {
+		conn->paused = true;
+		bufferevent_disable(conn->bev, EV_READ);
+	}
+}
+
+/* Reads every whole record that has arrived and dispatches it. */
+static void conn_process(struct rpx_conn *conn)
+{
+	const struct rpx_limits *lim = &conn->srv->limits;
+	struct evbuffer *in = bufferevent_get_input(conn->bev);
+	struct evbuffer *out = bufferevent_get_output(conn->bev);
+	int rc;
+
+	conn->last_activity = now_sec(conn);
+	for (;;) {
+		if (conn->xprt.inflight >= lim->max_inflight ||
+		    evbuffer_get_length(out) > lim->max_output) {
+			pause_reading(conn);
+			return;
+		}
+		rc = rpx_recmark_read(&conn->rm, in);
+		if (rc == RPX_AGAIN)
+			break;
+		if (rc == -EMSGSIZE) {
+			rpx_conn_close(conn, "record exceeds --max-record");
+			return;
+		}
+		if (rc < 0) {
+			rpx_conn_close(conn, "record split into too many fragments");
+			return;
+		}
+		const void *msg = evbuffer_pullup(conn->rm.record, -1);
+		size_t len = evbuffer_get_length(conn->rm.record);
+
+		conn->record_start = 0;
+		if (msg == NULL && len > 0) {
+			rpx_conn_close(conn, "out of memory");
+			return;
+		}
+		rpx_dispatch_message(conn->srv->dispatch, &conn->xprt, msg, len, false, NULL, 0);
+		rpx_recmark_next(&conn->rm);
+	}
+	if (rpx_recmark_partial(&conn->rm) && conn->record_start == 0) {
+		conn->record_start = conn->last_activity;
+		if (lim->record_timeout < lim->idle_timeout)
+			arm_timer(conn, lim->record_timeout);
+	}
+	if (conn->paused) {
+		conn->paused = false;
+		bufferevent_enable(conn->bev, EV_READ);
+	}
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	conn_process(arg);
+}
+
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct rpx_conn *conn = arg;
+
+	/* The output drained to the low watermark: reading may go on. */
+	if (conn->paused)
+		event_active(conn->resume, EV_TIMEOUT, 0);
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct rpx_conn *conn = arg;
+
+	if (what & BEV_EVENT_EOF)
+		rpx_conn_close(conn, rpx_recmark_partial(&conn->rm) ? "closed by peer mid-record"
+		                                                    : "closed by peer");
+	else if (what & BEV_EVENT_ERROR)
+		rpx_conn_close(conn, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+static void conn_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	conn_process(arg);
+}
+
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpx_conn *conn = arg;
+	const struct rpx_limits *lim = &conn->srv->limits;
+	time_t now = now_sec(conn);
+	time_t next = lim->idle_timeout;
+
+	if (conn->record_start != 0) {
+		time_t left = conn->record_start + (time_t)lim->record_timeout - now;
+
+		if (left <= 0) {
+			rpx_conn_close(conn, "record not finished within --record-timeout");
+			return;
+		}
+		next = left;
+	} else if (conn->xprt.inflight == 0) {
+		time_t left = conn->last_activity + (time_t)lim->idle_timeout - now;
+
+		if (left <= 0) {
+			rpx_conn_close(conn, "idle");
+			return;
+		}
+		next = left;
+	}
+	arm_timer(conn, next);
+}
+
+static void conn_send(struct rpx_xprt *xprt, const struct sockaddr *peer, socklen_t peerlen,
+    char *msg, size_t len)
+{
+	struct rpx_conn *conn = (struct rpx_conn *)xprt;
+
+	rpx_recmark_header((unsigned char *)msg - RPX_XPRT_HEADROOM, len);
+	if (bufferevent_write(conn->bev, msg - RPX_XPRT_HEADROOM, len + RPX_XPRT_HEADROOM) < 0)
+		log_warnx("%s: reply lost: out of memory", conn->name);
+}
+
+static void conn_send_buffer(struct rpx_xprt *xprt, const struct sockaddr *peer, socklen_t peerlen,
+    struct evbuffer *msg)
+{
+	struct rpx_conn *conn = (struct rpx_conn *)xprt;
+
+	if (rpx_recmark_write(bufferevent_get_output(conn->bev), msg) < 0)
+		log_warnx("%s: reply lost: too large or out of memory", conn->name);
+}
+
+static void conn_call_done(struct rpx_xprt *xprt)
+{
+	struct rpx_conn *conn = (struct rpx_conn *)xprt;
+
+	/* Scheduled, not called: we may be inside conn_process right now. */
+	if (conn->paused && xprt->inflight < conn->srv->limits.max_inflight)
+		event_active(conn->resume, EV_TIMEOUT, 0);
+}
+
+static const struct rpx_xprt_ops conn_ops = {
+    .send = conn_send,
+    .send_buffer = conn_send_buffer,
+    .call_done = conn_call_done,
+};
+
+struct rpx_conn *rpx_conn_new(struct rpx_server *srv, int fd, const char *kind, const char *peer)
+{
+	struct rpx_conn *conn;
+
+	if ((conn = calloc(1, sizeof(*conn))) == NULL)
+		goto fail;
+	rpx_xprt_init(&conn->xprt, &conn_ops, kind);
+	conn->srv = srv;
+	snprintf(conn->name, sizeof(conn->name), "%s %s", kind, peer);
+	if (rpx_recmark_init(&conn->rm, srv->limits.max_record) < 0)
+		goto fail;
+	conn->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	conn->timer = evtimer_new(srv->base, conn_timer_cb, conn);
+	conn->resume = event_new(srv->base, -1, 0, conn_resume_cb, conn);
+	if (conn->bev == NULL || conn->timer == NULL || conn->resume == NULL)
+		goto fail;
+	fd = -1; /* owned by the bufferevent now */
+
+	if (strcmp(kind, "unix") == 0) {
+		struct ucred uc;
+		socklen_t uclen = sizeof(uc);
+
+		if (getsockopt(bufferevent_getfd(conn->bev), SOL_SOCKET, SO_PEERCRED, &uc,
+		        &uclen) == 0) {
+			conn->xprt.transport_cred.peer_known = true;
+			conn->xprt.transport_cred.peer_uid = uc.uid;
+			conn->xprt.transport_cred.peer_gid = uc.gid;
+			conn->xprt.transport_cred.peer_pid = uc.pid;
+		}
+	}
+	bufferevent_setcb(conn->bev, conn_read_cb, conn_write_cb, conn_event_cb, conn);
+	bufferevent_setwatermark(conn->bev, EV_WRITE, srv->limits.max_output / 2, 0);
+	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+	conn->last_activity = now_sec(conn);
+	arm_timer(conn, srv->limits.idle_timeout);
+	TAILQ_INSERT_TAIL(&srv->conns, conn, link);
+	srv->nconns++;
+	log_debug("%s: connected", conn->name);
+	return conn;
+fail:
+	if (conn != NULL) {
+		if (conn->bev != NULL) {
+			bufferevent_free(conn->bev);
+			fd = -1;
+		}
+		if (conn->timer != NULL)
+			event_free(conn->timer);
+		if (conn->resume != NULL)
+			event_free(conn->resume);
+		rpx_recmark_release(&conn->rm);
+		free(conn);
+	}
+	if (fd >= 0)
+		evutil_closesocket(fd);
+	return NULL;
+}
+
+void rpx_conn_close(struct rpx_conn *conn, const char *why)
+{
+	if (conn == NULL)
+		return;
+	log_debug("%s: closed: %s", conn->name, why);
+	rpx_xprt_cancel_all(&conn->xprt);
+	TAILQ_REMOVE(&conn->srv->conns, conn, link);
+	conn->srv->nconns--;
+	bufferevent_free(conn->bev);
+	event_free(conn->timer);
+	event_free(conn->resume);
+	rpx_recmark_release(&conn->rm);
+	free(conn);
+}
+
+void rpx_conn_close_all(struct rpx_server *srv)
+{
+	struct rpx_conn *conn;
+
+	while ((conn = TAILQ_FIRST(&srv->conns)) != NULL)
+		rpx_conn_close(conn, "server shutting down");
+}

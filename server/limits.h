@@ -1,0 +1,27 @@
+/*
+ * limits.h: every limit rpxd applies to its peers, with its default. Each
+ * has an option of its own (rpxd --help, rpxd.8).
+ */
+#ifndef RPX_LIMITS_H
+#define RPX_LIMITS_H
+
+#define RPX_DEFAULT_PORT 7077
+#define RPX_DAYTIME_PORT 6013
+
+#define RPX_MAX_RECORD_DEFAULT (1024 * 1024) /* --max-record: bytes in one call */
+#define RPX_MAX_RECORD_MIN 1024
+#define RPX_MAX_CONNECTIONS_DEFAULT 1024 /* --max-connections: stream clients at once */
+#define RPX_MAX_INFLIGHT_DEFAULT 64 /* --max-inflight: calls per connection */
+#define RPX_MAX_UDP_INFLIGHT_DEFAULT 1024 /* --max-udp-inflight: pending UDP calls per socket */
+#define RPX_MAX_OUTPUT_DEFAULT \
+	(4 * 1024 * 1024) /* --max-output: unsent reply bytes per connection */
+#define RPX_IDLE_TIMEOUT_DEFAULT 300 /* --idle-timeout: seconds with no call */
+#define RPX_RECORD_TIMEOUT_DEFAULT 30 /* --record-timeout: seconds to finish a record */
+#define RPX_UDP_DATAGRAM_MAX 65535
+
+#define RPX_STR_(x) #x
+#define RPX_STR(x) RPX_STR_(x)
+
+#define RPX_ACCEPT_BACKOFF_MS 1000 /* pause of accept() when out of descriptors */
+
+#endif

@@ -1,0 +1,365 @@
+/*
+ * rpxd.c: the daemon's entry point: options, the listeners, the services,
+ * signals and the event loop. Everything after start-up happens in
+ * callbacks of one libevent loop.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <event2/event.h>
+
+#include "limits.h"
+#include "listen.h"
+#include "log.h"
+#include "server.h"
+#include "svc_date.h"
+
+#ifndef RPX_VERSION
+#define RPX_VERSION "0.0.0"
+#endif
+
+#define MAX_LISTEN 64
+
+struct options {
+	const char *listen[MAX_LISTEN];
+	size_t nlisten;
+	const char *time_listen[MAX_LISTEN];
+	size_t ntime_listen;
+	const char *daytime;
+	const char *state_dir;
+	struct rpx_limits limits;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: rpxd [options]\n"
+	    "\n"
+	    "Serves the rpx DATE program over ONC RPC (TCP, UDP, Unix socket), the daytime\n"
+	    "line (RFC 867) and, on request, RFC 868 time.\n"
+	    "\n"
+	    "Listeners:\n"
+	    "  -l, --listen URL        serve RPC on URL; repeatable; replaces the defaults:\n"
+	    "                          tcp://HOST:PORT, udp://HOST:PORT (IPv6: tcp://[::1]:PORT),\n"
+	    "                          unix:PATH; port 0 picks a free port.\n"
+	    "                          Defaults: tcp://127.0.0.1:%d, udp://127.0.0.1:%d and\n"
+	    "                          unix:/run/rpx/rpxd.sock (root) or\n"
+	    "                          unix:$XDG_RUNTIME_DIR/rpx/rpxd.sock (others)\n"
+	    "      --daytime URL|off   daytime line service (default tcp://127.0.0.1:%d)\n"
+	    "      --time-listen URL   RFC 868 time on tcp://HOST:PORT or udp://HOST:PORT;\n"
+	    "                          repeatable (default: none)\n"
+	    "\n"
+	    "State:\n"
+	    "  -d, --state-dir DIR     state directory (default /var/lib/rpx for root,\n"
+	    "                          $XDG_STATE_HOME/rpx or ~/.local/state/rpx for others)\n"
+	    "\n"
+	    "Limits:\n"
+	    "      --max-record BYTES      largest call record (default %d)\n"
+	    "      --max-connections N     stream clients at once (default %d)\n"
+	    "      --max-inflight N        calls in flight per connection (default %d)\n"
+	    "      --max-udp-inflight N    pending calls per UDP socket (default %d)\n"
+	    "      --max-output BYTES      unsent reply bytes per connection (default %d)\n"
+	    "      --idle-timeout SEC      close a connection idle this long (default %d)\n"
+	    "      --record-timeout SEC    close a connection that leaves a record\n"
+	    "                              unfinished this long (default %d)\n"
+	    "\n"
+	    "Other:\n"
+	    "      --log-level LEVEL   error, warn, info or debug (default info)\n"
+	    "  -h, --help              show this help\n"
+	    "  -V, --version           show the version\n"
+	    "\n"
+	    "When every listener is bound, rpxd prints one \"listening [SERVICE ]URL\" line per\n"
+	    "listener and then \"ready\" on standard output. SIGTERM or SIGINT stop it.\n",
+	    RPX_DEFAULT_PORT, RPX_DEFAULT_PORT, RPX_DAYTIME_PORT, RPX_MAX_RECORD_DEFAULT,
+	    RPX_MAX_CONNECTIONS_DEFAULT, RPX_MAX_INFLIGHT_DEFAULT, RPX_MAX_UDP_INFLIGHT_DEFAULT,
+	    RPX_MAX_OUTPUT_DEFAULT, RPX_IDLE_TIMEOUT_DEFAULT, RPX_RECORD_TIMEOUT_DEFAULT);
+}
+
+static unsigned long parse_number(const char *opt, const char *text, unsigned long min,
+    unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v < min || v > max)
+		fatalx("%s %s: expected a number from %lu to %lu", opt, text, min, max);
+	return v;
+}
+
+/* mkdir -p with mode 0700 for the parts it creates. */
+static int make_dirs(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static void default_paths(char *sock, size_t socklen, char *state, size_t statelen)
+{
+	const char *xdg;
+
+	if (geteuid() == 0) {
+		snprintf(sock, socklen, "/run/rpx/rpxd.sock");
+		snprintf(state, statelen, "/var/lib/rpx");
+		return;
+	}
+	if ((xdg = getenv("XDG_RUNTIME_DIR")) != NULL && xdg[0] == '/')
+		snprintf(sock, socklen, "%s/rpx/rpxd.sock", xdg);
+	else
+		snprintf(sock, socklen, "/tmp/rpx-%u/rpxd.sock", (unsigned)geteuid());
+	if ((xdg = getenv("XDG_STATE_HOME")) != NULL && xdg[0] == '/')
+		snprintf(state, statelen, "%s/rpx", xdg);
+	else
+		snprintf(state, statelen, "%s/.local/state/rpx",
+		    getenv("HOME") != NULL ? getenv("HOME") : "/tmp");
+}
+
+static void add_listener(struct rpx_server *srv, enum rpx_service service, const char *text,
+    const char *what)
+{
+	struct rpx_url url;
+	char err[512];
+
+	if (rpx_url_parse(text, &url, err, sizeof(err)) < 0)
+		fatalx("%s %s", what, err);
+	if (service != RPX_SERVICE_RPC && url.kind == RPX_URL_UNIX)
+		fatalx("%s %s: needs tcp:// or udp://", what, text);
+	if (service == RPX_SERVICE_DAYTIME && url.kind != RPX_URL_TCP)
+		fatalx("%s %s: daytime is served over tcp:// only", what, text);
+	if (url.kind == RPX_URL_UNIX) {
+		char dir[sizeof(url.path)];
+		char *slash;
+
+		snprintf(dir, sizeof(dir), "%s", url.path);
+		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+			*slash = '\0';
+			make_dirs(dir);
+		}
+	}
+	if (rpx_listener_add(srv, service, &url, err, sizeof(err)) < 0)
+		fatalx("listen %s", err);
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct event_base *base = arg;
+
+	log_info("%s: shutting down", strsignal((int)sig));
+	event_base_loopexit(base, NULL);
+}
+
+static void log_stats(const struct rpx_dispatch_stats *s)
+{
+	log_info("calls %llu, success %llu, rpc_mismatch %llu, auth_error %llu, prog_unavail %llu, "
+	         "prog_mismatch %llu, proc_unavail %llu, garbage_args %llu, system_err %llu, "
+	         "dropped %llu, cancelled %llu",
+	    (unsigned long long)s->calls, (unsigned long long)s->success,
+	    (unsigned long long)s->rpc_mismatch, (unsigned long long)s->auth_error,
+	    (unsigned long long)s->prog_unavail, (unsigned long long)s->prog_mismatch,
+	    (unsigned long long)s->proc_unavail, (unsigned long long)s->garbage_args,
+	    (unsigned long long)s->system_err, (unsigned long long)s->dropped,
+	    (unsigned long long)s->cancelled);
+}
+
+enum {
+	OPT_DAYTIME = 256,
+	OPT_TIME_LISTEN,
+	OPT_MAX_RECORD,
+	OPT_MAX_CONNECTIONS,
+	OPT_MAX_INFLIGHT,
+	OPT_MAX_UDP_INFLIGHT,
+	OPT_MAX_OUTPUT,
+	OPT_IDLE_TIMEOUT,
+	OPT_RECORD_TIMEOUT,
+	OPT_LOG_LEVEL,
+};
+
+static const struct option long_options[] = {
+    {"listen", required_argument, NULL, 'l'},
+    {"daytime", required_argument, NULL, OPT_DAYTIME},
+    {"time-listen", required_argument, NULL, OPT_TIME_LISTEN},
+    {"state-dir", required_argument, NULL, 'd'},
+    {"max-record", required_argument, NULL, OPT_MAX_RECORD},
+    {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+    {"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT},
+    {"max-udp-inflight", required_argument, NULL, OPT_MAX_UDP_INFLIGHT},
+    {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+    {"record-timeout", required_argument, NULL, OPT_RECORD_TIMEOUT},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	int c;
+
+	o->daytime = "tcp://127.0.0.1:" RPX_STR(RPX_DAYTIME_PORT);
+	o->limits = (struct rpx_limits){
+	    .max_record = RPX_MAX_RECORD_DEFAULT,
+	    .max_connections = RPX_MAX_CONNECTIONS_DEFAULT,
+	    .max_inflight = RPX_MAX_INFLIGHT_DEFAULT,
+	    .max_udp_inflight = RPX_MAX_UDP_INFLIGHT_DEFAULT,
+	    .max_output = RPX_MAX_OUTPUT_DEFAULT,
+	    .idle_timeout = RPX_IDLE_TIMEOUT_DEFAULT,
+	    .record_timeout = RPX_RECORD_TIMEOUT_DEFAULT,
+	};
+	while ((c = getopt_long(argc, argv, "l:d:hV", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			if (o->nlisten == MAX_LISTEN)
+				fatalx("--listen: at most %d listeners", MAX_LISTEN);
+			o->listen[o->nlisten++] = optarg;
+			break;
+		case OPT_DAYTIME:
+			o->daytime = strcmp(optarg, "off") == 0 ? NULL : optarg;
+			break;
+		case OPT_TIME_LISTEN:
+			if (o->ntime_listen == MAX_LISTEN)
+				fatalx("--time-listen: at most %d listeners", MAX_LISTEN);
+			o->time_listen[o->ntime_listen++] = optarg;
+			break;
+		case 'd':
+			o->state_dir = optarg;
+			break;
+		case OPT_MAX_RECORD:
+			o->limits.max_record =
+			    parse_number("--max-record", optarg, RPX_MAX_RECORD_MIN, 0x7fffffff);
+			break;
+		case OPT_MAX_CONNECTIONS:
+			o->limits.max_connections =
+			    (unsigned)parse_number("--max-connections", optarg, 1, 1000000);
+			break;
+		case OPT_MAX_INFLIGHT:
+			o->limits.max_inflight =
+			    (unsigned)parse_number("--max-inflight", optarg, 1, 1000000);
+			break;
+		case OPT_MAX_UDP_INFLIGHT:
+			o->limits.max_udp_inflight =
+			    (unsigned)parse_number("--max-udp-inflight", optarg, 1, 1000000);
+			break;
+		case OPT_MAX_OUTPUT:
+			o->limits.max_output =
+			    parse_number("--max-output", optarg, 4096, 0x7fffffff);
+			break;
+		case OPT_IDLE_TIMEOUT:
+			o->limits.idle_timeout =
+			    (unsigned)parse_number("--idle-timeout", optarg, 1, 86400 * 365);
+			break;
+		case OPT_RECORD_TIMEOUT:
+			o->limits.record_timeout =
+			    (unsigned)parse_number("--record-timeout", optarg, 1, 86400);
+			break;
+		case OPT_LOG_LEVEL:
+			if (rpx_log_parse_level(optarg, &rpx_log_threshold) < 0)
+				fatalx("--log-level %s: expected error, warn, info or debug",
+				    optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("rpxd %s\n", RPX_VERSION);
+			exit(0);
+		default:
+			fprintf(stderr, "rpxd: try 'rpxd --help'\n");
+			exit(2);
+		}
+	}
+	if (optind < argc)
+		fatalx("unexpected argument '%s' (try 'rpxd --help')", argv[optind]);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct rpx_server srv;
+	struct event *sigterm, *sigint;
+	char sock_path[PATH_MAX], state_dir[PATH_MAX], url[PATH_MAX + 8];
+	int err;
+
+	memset(&o, 0, sizeof(o));
+	parse_options(argc, argv, &o);
+	signal(SIGPIPE, SIG_IGN);
+	tzset();
+
+	default_paths(sock_path, sizeof(sock_path), state_dir, sizeof(state_dir));
+	if (o.state_dir == NULL)
+		o.state_dir = state_dir;
+	if ((err = make_dirs(o.state_dir)) < 0) {
+		errno = -err;
+		fatal("state directory %s", o.state_dir);
+	}
+
+	memset(&srv, 0, sizeof(srv));
+	srv.limits = o.limits;
+	TAILQ_INIT(&srv.conns);
+	TAILQ_INIT(&srv.listeners);
+	if ((srv.base = event_base_new()) == NULL || (srv.dispatch = rpx_dispatch_new()) == NULL)
+		fatalx("out of memory");
+	if ((err = rpx_dispatch_add(srv.dispatch, &rpx_svc_date_v1)) < 0)
+		fatalx("date program: %s", strerror(-err));
+
+	if (o.nlisten == 0) {
+		add_listener(&srv, RPX_SERVICE_RPC, "tcp://127.0.0.1:" RPX_STR(RPX_DEFAULT_PORT),
+		    "listen");
+		add_listener(&srv, RPX_SERVICE_RPC, "udp://127.0.0.1:" RPX_STR(RPX_DEFAULT_PORT),
+		    "listen");
+		snprintf(url, sizeof(url), "unix:%s", sock_path);
+		add_listener(&srv, RPX_SERVICE_RPC, url, "listen");
+	}
+	for (size_t i = 0; i < o.nlisten; i++)
+		add_listener(&srv, RPX_SERVICE_RPC, o.listen[i], "--listen");
+	if (o.daytime != NULL)
+		add_listener(&srv, RPX_SERVICE_DAYTIME, o.daytime, "--daytime");
+	for (size_t i = 0; i < o.ntime_listen; i++)
+		add_listener(&srv, RPX_SERVICE_TIME, o.time_listen[i], "--time-listen");
+
+	sigterm = evsignal_new(srv.base, SIGTERM, signal_cb, srv.base);
+	sigint = evsignal_new(srv.base, SIGINT, signal_cb, srv.base);
+	if (sigterm == NULL || sigint == NULL || evsignal_add(sigterm, NULL) < 0 ||
+	    evsignal_add(sigint, NULL) < 0)
+		fatalx("signal handlers: out of memory");
+
+	rpx_listener_print_all(&srv, stdout);
+	printf("ready\n");
+	fflush(stdout);
+	log_info("rpxd %s ready, state in %s", RPX_VERSION, o.state_dir);
+
+	event_base_dispatch(srv.base);
+
+	log_stats(rpx_dispatch_stats(srv.dispatch));
+	rpx_conn_close_all(&srv);
+	rpx_listener_free_all(&srv);
+	event_free(sigterm);
+	event_free(sigint);
+	rpx_dispatch_free(srv.dispatch);
+	event_base_free(srv.base);
+	libevent_global_shutdown();
+	return 0;
+}
