@@ -547,6 +547,24 @@ static double proc_cpu_seconds(long pid)
 	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* Busy time of the whole machine, all CPUs, in seconds; -1 when unknown. */
+static double machine_busy_seconds(void)
+{
+	unsigned long long v[8] = {0};
+	FILE *f = fopen("/proc/stat", "r");
+	int n;
+
+	if (f == NULL)
+		return -1;
+	/* user nice system idle iowait irq softirq steal */
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+	    &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n != 8)
+		return -1;
+	return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static double self_cpu_seconds(void)
 {
 	struct rusage ru;
@@ -646,7 +664,7 @@ static void parse_options(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	double cpu0, cpu1, self0, self1, secs, p50 = 0, p99 = 0;
+	double cpu0, cpu1, self0, self1, busy0, busy1, secs, p50 = 0, p99 = 0;
 	unsigned long calls = 0, losses = 0, errors = 0, stale = 0;
 	struct worker *workers;
 	uint64_t t0, t1;
@@ -670,6 +688,7 @@ int main(int argc, char **argv)
 	sleep_seconds(opt.warmup);
 	cpu0 = proc_cpu_seconds(opt.pid);
 	self0 = self_cpu_seconds();
+	busy0 = machine_busy_seconds();
 	t0 = now_ns();
 	atomic_store(&phase, PHASE_MEASURE);
 	sleep_seconds(opt.duration);
@@ -677,6 +696,7 @@ int main(int argc, char **argv)
 	t1 = now_ns();
 	cpu1 = proc_cpu_seconds(opt.pid);
 	self1 = self_cpu_seconds();
+	busy1 = machine_busy_seconds();
 	for (int i = 0; i < opt.threads; i++) {
 		pthread_join(workers[i].thread, NULL);
 		calls += workers[i].calls;
@@ -712,7 +732,16 @@ int main(int argc, char **argv)
 		    (cpu1 - cpu0) * 100 / secs);
 	else
 		printf(" srv_cpu_us=- srv_cpu_pct=-");
-	printf(" cli_cpu_us=%.2f losses=%lu stale=%lu errors=%lu\n",
-	    calls ? (self1 - self0) * 1e6 / (double)calls : 0.0, losses, stale, errors);
+	printf(" cli_cpu_us=%.2f", calls ? (self1 - self0) * 1e6 / (double)calls : 0.0);
+	/*
+	 * CPU busy outside the server and this client (other processes, and
+	 * softirq time not charged to either): a disturbed measurement shows here.
+	 */
+	if (busy0 >= 0 && busy1 >= 0 && cpu0 >= 0 && cpu1 >= 0)
+		printf(" other_cpu_pct=%.0f",
+		    ((busy1 - busy0) - (cpu1 - cpu0) - (self1 - self0)) * 100 / secs);
+	else
+		printf(" other_cpu_pct=-");
+	printf(" losses=%lu stale=%lu errors=%lu\n", losses, stale, errors);
 	return errors > 0 || calls == 0;
 }
