@@ -10,9 +10,10 @@
  * of text.
  *
  * Room for later work: the client keeps its URL and options, so a stream
- * whose connection broke is reconnected on the next call (today the failed
- * call is reported, never resent: resending needs the request IDs and the
- * server's duplicate request cache to stay at-most-once).
+ * the server closed while idle is replaced before the next call is sent,
+ * and one that broke during a call is reconnected on the next call. The
+ * failed call itself is reported, never resent: resending needs request
+ * IDs and the server's duplicate request cache to stay at-most-once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -415,6 +416,24 @@ static void sigpipe_restore(const sigset_t *old, int was_pending)
 	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
+/*
+ * A stream the server has closed while idle (rpxd's --idle-timeout, a
+ * restart) shows as hang-up before we send: start a new connection then,
+ * rather than fail a call that was never sent.
+ */
+static void drop_if_hung_up(struct rpx_client *cl)
+{
+	struct pollfd pfd = {.fd = -1, .events = POLLRDHUP};
+
+	if (cl->clnt == NULL || cl->url.transport == RPX_TRANSPORT_UDP ||
+	    !clnt_control(cl->clnt, CLGET_FD, (char *)&pfd.fd))
+		return;
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
+		clnt_destroy(cl->clnt);
+		cl->clnt = NULL;
+	}
+}
+
 int rpx_client_call(struct rpx_client *cl, uint32_t prog, uint32_t vers, uint32_t proc,
     xdrproc_t xargs, void *args, xdrproc_t xres, void *res)
 {
@@ -426,6 +445,7 @@ int rpx_client_call(struct rpx_client *cl, uint32_t prog, uint32_t vers, uint32_
 	int was_pending, ret = 0;
 	char why[200];
 
+	drop_if_hung_up(cl);
 	if (cl->clnt == NULL && client_connect(cl, why, sizeof(why)) < 0)
 		return rpx_client_fail_(cl, -ECONNRESET, "connection lost, reconnect failed: %s",
 		    why);

@@ -75,8 +75,10 @@ RPX_API const char *rpx_client_error(const struct rpx_client *cl);
 /*
  * The libtirpc handle, for calling rpcgen stubs directly. Its timeout is
  * already set (the stubs' own 25 s is ignored). The client keeps ownership:
- * do not destroy it. After a transport failure the library may replace it
- * on the next call through this API, so fetch it again rather than keep it.
+ * do not destroy it. After a TCP or Unix connection broke the library
+ * reconnects and replaces it (here or on the next call through this API),
+ * so fetch it again rather than keep it. NULL when that reconnect fails
+ * (the reason is in rpx_client_error()).
  */
 RPX_API CLIENT *rpx_client_clnt(struct rpx_client *cl);
 
