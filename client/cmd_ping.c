@@ -20,6 +20,7 @@ struct ping_program {
 
 static const struct ping_program programs[] = {
     {"date", RPX_DATE_PROG, RPX_DATE_VERS},
+    {"proc", RPX_PROC_PROG, RPX_PROC_VERS},
 };
 
 #define MAX_CHOSEN 16

@@ -4,6 +4,8 @@
 Also: -H is repeatable and accepted after the subcommand, $RPX_HOST is the
 default host, --program pings a given program/version, and the server's
 PROG_MISMATCH and PROG_UNAVAIL answers come out as one clear line each.
+rpx knows the date and proc programs; date must answer, proc either answers
+or (while rpxd does not serve it yet) is reported as "program unavailable".
 Environment: RPXD, RPX (paths of the binaries).
 """
 # ---- shared by the test_cli_*/test_example_* scripts (each is standalone) ----
@@ -123,31 +125,45 @@ def free_tcp_port():
     return port
 # ---- end of shared part ----
 
+PROGRAMS = ("date", "proc")
+
+
+def ping(rpx, argv, urls, env=None):
+    """Runs rpx ping; checks one line per host and program; returns whether proc answered."""
+    st, out, err, _ = run([rpx] + argv, env=env)
+    ok = re.compile(r"^(\S+) (date|proc) v1: (\d+\.\d{3}) ms$")
+    got_out = out.splitlines()
+    served = any(" proc v1: " in l for l in got_out)
+    want_out, want_err = [], []
+    for url in urls:
+        for prog in PROGRAMS:
+            if prog == "proc" and not served:
+                want_err.append("rpx: %s proc v1: server: program unavailable" % url)
+            else:
+                want_out.append((url, prog))
+    parsed = [(ok.match(l).group(1), ok.match(l).group(2)) if ok.match(l) else l for l in got_out]
+    if parsed != want_out or err.splitlines() != want_err:
+        fail("rpx %s: stdout %r, stderr %r; want lines for %r and errors %r"
+             % (" ".join(argv), out, err, want_out, want_err))
+    if st != (0 if served else 1):
+        fail("rpx %s: exit %d" % (" ".join(argv), st))
+    return served
+
 
 def main():
     rpx = binary("RPX")
     d = Rpxd(binary("RPXD"))
     try:
-        line = re.compile(r"^(\S+) date v1: (\d+\.\d{3}) ms$")
         for t in ("tcp", "udp", "unix"):
-            url = d.urls[t]
-            out = expect_ok([rpx, "-H", url, "ping"])
-            lines = out.splitlines()
-            if len(lines) != 1 or not line.match(lines[0]) or line.match(lines[0]).group(1) != url:
-                fail("ping %s: unexpected output %r" % (t, out))
+            ping(rpx, ["-H", d.urls[t], "ping"], [d.urls[t]])
 
-        # Several hosts, one line each, in order; -H after the subcommand too.
+        # Several hosts, in order; -H after the subcommand too.
         urls = [d.urls["tcp"], d.urls["udp"], d.urls["unix"]]
-        out = expect_ok([rpx, "-H", urls[0], "ping", "-H", urls[1], "--host", urls[2]])
-        got = [line.match(l).group(1) if line.match(l) else l for l in out.splitlines()]
-        if got != urls:
-            fail("ping of 3 hosts: expected lines for %r, got %r" % (urls, out))
+        ping(rpx, ["-H", urls[0], "ping", "-H", urls[1], "--host", urls[2]], urls)
 
         # $RPX_HOST is the default; the canonical URL is printed for host:port.
         port = d.urls["tcp"].rsplit(":", 1)[1]
-        out = expect_ok([rpx, "ping"], env={"RPX_HOST": "127.0.0.1:" + port})
-        if not out.startswith("tcp://127.0.0.1:%s date v1: " % port):
-            fail("ping with RPX_HOST: unexpected output %r" % out)
+        ping(rpx, ["ping"], ["tcp://127.0.0.1:" + port], env={"RPX_HOST": "127.0.0.1:" + port})
 
         # --program: the right version succeeds, a wrong one and an unknown program fail clearly.
         out = expect_ok([rpx, "-H", d.urls["tcp"], "ping", "-p", "0x20007701:1"])

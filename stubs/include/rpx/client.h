@@ -3,9 +3,10 @@
  *
  * A struct rpx_client is one connection (TCP, Unix) or one socket (UDP) to
  * one rpxd, named by a URL. It wraps a libtirpc CLIENT: calls go through
- * clnt_call(), so the rpcgen stubs from <rpx/date.h> work unchanged on the
- * handle returned by rpx_client_clnt(), and the typed wrappers below add the
- * timeout policy and a readable error message.
+ * clnt_call(), so the rpcgen stubs from <rpx/date.h> and <rpx/proc.h>
+ * (both included here) work unchanged on the handle returned by
+ * rpx_client_clnt(), and the typed wrappers below add the timeout policy
+ * and a readable error message.
  *
  * URLs: tcp://HOST:PORT, udp://HOST:PORT, unix:PATH; IPv6 hosts in brackets
  * (tcp://[::1]:7077). A bare HOST or HOST:PORT means tcp, default port 7077.
@@ -21,6 +22,7 @@
 #include <stdint.h>
 #include <rpc/rpc.h>
 #include <rpx/date.h>
+#include <rpx/proc.h>
 
 #ifdef __cplusplus
 extern "C" {
