@@ -150,8 +150,10 @@ def main():
                 "rpx: tcp://127.0.0.1:%d: connection refused" % port)
     expect_fail([rpx, "-H", "tcp://[::1]:%d" % port, "date"],
                 re.compile(r"^rpx: tcp://\[::1\]:%d: (connection refused|cannot assign requested address|address family .*|network is unreachable)$" % port))
-    expect_fail([rpx, "-H", "udp://127.0.0.1:%d" % port, "ping"],
-                "rpx: udp://127.0.0.1:%d date v1: connection refused" % port)
+    expect_fail([rpx, "-H", "udp://127.0.0.1:%d" % port, "date"],
+                "rpx: udp://127.0.0.1:%d: connection refused" % port)
+    expect_fail([rpx, "-H", "udp://127.0.0.1:%d" % port, "ping", "-p", "0x20007701"],
+                "rpx: udp://127.0.0.1:%d 0x20007701 v1: connection refused" % port)
     tmp = tempfile.mkdtemp(prefix="rpx-cli-")
     try:
         expect_fail([rpx, "-H", "unix:%s/none.sock" % tmp, "date"],
@@ -199,8 +201,8 @@ def main():
     listener.bind(("127.0.0.1", 0))
     listener.listen(4)
     lport = listener.getsockname()[1]
-    _, secs = expect_fail([rpx, "-t", "700", "-H", "tcp://127.0.0.1:%d" % lport, "ping"],
-                          "rpx: tcp://127.0.0.1:%d date v1: call timed out after 700 ms" % lport)
+    _, secs = expect_fail([rpx, "-t", "700", "-H", "tcp://127.0.0.1:%d" % lport, "date"],
+                          "rpx: tcp://127.0.0.1:%d: call timed out after 700 ms" % lport)
     if not 0.6 <= secs < 3:
         fail("TCP timeout of 700 ms took %.2f s" % secs)
     listener.close()
