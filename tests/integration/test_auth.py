@@ -1,0 +1,92 @@
+"""rpxd accepts AUTH_NONE and well-formed AUTH_SYS credentials, and denies other flavors and malformed AUTH_SYS with AUTH_BADCRED and non-NONE verifiers with AUTH_BADVERF.
+
+Usage: test_auth.py tcp|udp|unix [case...]
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rpxtest import *  # noqa: E402,F401,F403
+
+
+def case_auth_sys_accepted(transport):
+    """AUTH_SYS in several well-formed shapes: NULL, NOW and FORMAT succeed."""
+    bodies = [
+        auth_sys_body(),
+        auth_sys_body(stamp=0, machine="", uid=0, gid=0, gids=()),
+        auth_sys_body(machine="m" * 255, gids=tuple(range(16))),
+        auth_sys_body(machine="abc", uid=0xFFFFFFFE, gid=0xFFFFFFFE, gids=(5,)),
+    ]
+    with Rpxd() as d, Client(d, transport) as c:
+        for i, body in enumerate(bodies):
+            cred = (AUTH_SYS, body)
+            xid = new_xid()
+            eq(expect_success(c.call(DATE_NULL, xid=xid, cred=cred), xid, "NULL AUTH_SYS #%d" % i),
+               b"", "NULL results")
+            xid = new_xid()
+            r = decode_now(expect_success(c.call(DATE_NOW, xid=xid, cred=cred), xid,
+                                          "NOW AUTH_SYS #%d" % i))
+            check_now_res(r, "NOW AUTH_SYS", now=time.time())
+            xid = new_xid()
+            err, val = decode_format(expect_success(
+                c.call(DATE_FORMAT, format_args(86400, 5, True), xid=xid, cred=cred), xid,
+                "FORMAT AUTH_SYS #%d" % i))
+            eq(err, 0, "FORMAT AUTH_SYS error")
+            eq((val["seconds"], val["nanoseconds"]), (86400, 5), "FORMAT AUTH_SYS instant")
+
+
+def case_unknown_flavors_badcred(transport):
+    """Credential flavors 2, 3, 6, 7 and unknown ones -> MSG_DENIED AUTH_ERROR AUTH_BADCRED."""
+    with Rpxd() as d, Client(d, transport) as c:
+        for flavor, body in ((AUTH_DH, b"\0" * 16), (RPCSEC_GSS, x_uint(1) + x_uint(0) * 4),
+                             (AUTH_TLS, b""), (AUTH_SHORT, b"\0" * 8), (3, b""),
+                             (0x12345, b"x" * 12), (0xFFFFFFFF, b"")):
+            for proc in (DATE_NULL, DATE_NOW):
+                xid = new_xid()
+                r = c.call(proc, xid=xid, cred=(flavor, body))
+                expect_denied(r, xid, AUTH_ERROR, auth_stat=AUTH_BADCRED,
+                              what="cred flavor %d proc %d" % (flavor, proc))
+        c.null()
+        assert_serves(d, transport)
+
+
+def case_malformed_auth_sys_badcred(transport):
+    """AUTH_SYS bodies that do not decode as authsys_parms -> AUTH_BADCRED."""
+    good = auth_sys_body()
+    bodies = [
+        ("empty body", b""),
+        ("stamp only", x_uint(1)),
+        ("truncated before gids", good[:-12]),
+        ("machinename of 256 bytes", auth_sys_body(machine="m" * 256)),
+        ("17 gids", auth_sys_body(gids=tuple(range(17)))),
+        ("machinename length past the body", x_uint(1) + x_uint(200) + b"abcd"),
+        ("gid count past the body", x_uint(1) + x_string("h") + x_uint(0) + x_uint(0)
+         + x_uint(3) + x_uint(1)),
+    ]
+    with Rpxd() as d, Client(d, transport) as c:
+        for what, body in bodies:
+            xid = new_xid()
+            r = c.call(DATE_NOW, xid=xid, cred=(AUTH_SYS, body))
+            expect_denied(r, xid, AUTH_ERROR, auth_stat=AUTH_BADCRED, what="AUTH_SYS " + what)
+        c.null()
+        assert_serves(d, transport)
+
+
+def case_bad_verifier_badverf(transport):
+    """A verifier flavor other than AUTH_NONE -> AUTH_BADVERF (with NONE or SYS credentials)."""
+    with Rpxd() as d, Client(d, transport) as c:
+        for cred in (AUTH_NONE_AUTH, (AUTH_SYS, auth_sys_body())):
+            for verf in ((AUTH_SYS, auth_sys_body()), (AUTH_SHORT, b"\0" * 8),
+                         (AUTH_DH, b"\0" * 12), (RPCSEC_GSS, b""), (0x777, b"zz")):
+                xid = new_xid()
+                r = c.call(DATE_NOW, xid=xid, cred=cred, verf=verf)
+                expect_denied(r, xid, AUTH_ERROR, auth_stat=AUTH_BADVERF,
+                              what="cred %d verf %d" % (cred[0], verf[0]))
+        c.null()
+        assert_serves(d, transport)
+
+
+if __name__ == "__main__":
+    main([case_auth_sys_accepted, case_unknown_flavors_badcred, case_malformed_auth_sys_badcred,
+          case_bad_verifier_badverf])
