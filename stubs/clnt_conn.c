@@ -4,8 +4,8 @@
  * Turns a parsed URL (clnt_url.c) into a socket connected within the call
  * timeout and hands it to libtirpc: clnt_vc_create() for TCP and Unix
  * sockets (record marking, XID matching), clnt_dg_create() for UDP, where
- * libtirpc retransmits the same datagram, same XID, every retry interval
- * until the whole-call deadline. Every call goes through rpx_client_call(),
+ * the same datagram, same XID, is resent at doubling intervals until the
+ * whole-call deadline. Every call goes through rpx_client_call(),
  * which turns libtirpc's struct rpc_err into a negative errno and one line
  * of text.
  *
@@ -417,6 +417,55 @@ static void sigpipe_restore(const sigset_t *old, int was_pending)
 }
 
 /*
+ * UDP: libtirpc's clnt_dg retransmits at a fixed interval. Drive it one
+ * transmission at a time instead, so the interval doubles (retry_ms,
+ * 2 * retry_ms, ... up to RETRY_MAX_MS) until the whole-call deadline, and
+ * put the first transmission's XID back before each resend: the server's
+ * duplicate request cache sees one call, and a late reply to any
+ * transmission completes it.
+ */
+#define RETRY_MAX_MS 5000
+
+static enum clnt_stat call_dg(struct rpx_client *cl, rpcproc_t proc, xdrproc_t xargs, void *args,
+    xdrproc_t xres, void *res)
+{
+	int64_t deadline = now_ms() + cl->timeout_ms;
+	struct timeval tv;
+	enum clnt_stat stat;
+	int interval = cl->retry_ms, resend = 0;
+	u_int32_t xid = 0;
+
+	for (;;) {
+		int64_t left = deadline - now_ms();
+
+		if (left <= 0) {
+			stat = RPC_TIMEDOUT;
+			break;
+		}
+		tv = ms_to_timeval(interval < left ? interval : (int)left);
+		clnt_control(cl->clnt, CLSET_TIMEOUT, (char *)&tv);
+		clnt_control(cl->clnt, CLSET_RETRY_TIMEOUT, (char *)&tv);
+		if (resend)
+			clnt_control(cl->clnt, CLSET_XID, (char *)&xid);
+		stat = clnt_call(cl->clnt, proc, xargs, args, xres, res, tv);
+		if (stat != RPC_TIMEDOUT)
+			break;
+		if (!resend) {
+			clnt_control(cl->clnt, CLGET_XID, (char *)&xid);
+			resend = 1;
+		}
+		if (interval < RETRY_MAX_MS)
+			interval = interval * 2 < RETRY_MAX_MS ? interval * 2 : RETRY_MAX_MS;
+	}
+	/* Leave the handle as rpx_client_clnt() users expect it. */
+	tv = ms_to_timeval(cl->timeout_ms);
+	clnt_control(cl->clnt, CLSET_TIMEOUT, (char *)&tv);
+	tv = ms_to_timeval(cl->retry_ms);
+	clnt_control(cl->clnt, CLSET_RETRY_TIMEOUT, (char *)&tv);
+	return stat;
+}
+
+/*
  * A stream the server has closed while idle (rpxd's --idle-timeout, a
  * restart) shows as hang-up before we send: start a new connection then,
  * rather than fail a call that was never sent.
@@ -455,7 +504,10 @@ int rpx_client_call(struct rpx_client *cl, uint32_t prog, uint32_t vers, uint32_
 		clnt_control(cl->clnt, CLSET_VERS, (char *)&vers);
 	}
 	was_pending = sigpipe_block(&oldmask);
-	stat = clnt_call(cl->clnt, proc, xargs, args, xres, res, total);
+	if (cl->url.transport == RPX_TRANSPORT_UDP)
+		stat = call_dg(cl, proc, xargs, args, xres, res);
+	else
+		stat = clnt_call(cl->clnt, proc, xargs, args, xres, res, total);
 	sigpipe_restore(&oldmask, was_pending);
 	if (prog != cur_prog || vers != cur_vers) {
 		clnt_control(cl->clnt, CLSET_PROG, (char *)&cur_prog);

@@ -178,7 +178,7 @@ def main():
     silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     silent.bind(("127.0.0.1", 0))
     sport = silent.getsockname()[1]
-    _, secs = expect_fail([rpx, "--timeout", "1000", "--retry", "200", "-H",
+    _, secs = expect_fail([rpx, "--timeout", "1000", "--retry", "100", "-H",
                            "udp://127.0.0.1:%d" % sport, "date"],
                           "rpx: udp://127.0.0.1:%d: call timed out after 1000 ms" % sport)
     if not 0.9 <= secs < 3:
