@@ -1,35 +1,34 @@
-"""The daytime service (RFC 867, --daytime tcp://127.0.0.1:0) sends each connecting client exactly one text line with the current date, then closes; input is ignored; `--daytime off` opens no daytime listener.
+"""The daytime service (RFC 867, --daytime tcp://127.0.0.1:0) sends each connecting client exactly one CRLF-terminated line with the current date in rpxd's zone (`%a %b %e %H:%M:%S %Z %Y`), then closes; input is ignored; `--daytime off` opens no daytime listener.
 
 Usage: test_daytime.py tcp [case...]
 """
 
 import calendar
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rpxtest import *  # noqa: E402,F401,F403
 
-# Formats the line may take, tried in order; rpxd runs with TZ=UTC0.
-FORMATS = [
-    "%a %b %d %H:%M:%S %Y",      # ctime(3)
-    "%a %b %d %H:%M:%S UTC %Y",  # date(1), java.util.Date.toString()
-    "%a, %d %b %Y %H:%M:%S +0000",  # RFC 5322
-    "%a, %d %b %Y %H:%M:%S GMT",
-]
+# server/daytime.c: strftime "%a %b %e %H:%M:%S %Z %Y" then CRLF, in rpxd's TZ,
+# e.g. "Thu Nov  5 14:17:29 UTC 2026\r\n".
+LINE_RE = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov"
+                     r"|Dec) ([ 12]\d|3[01]) (\d\d):(\d\d):(\d\d) ([A-Z]{3,5}) (\d{4})$")
+MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
 
-def parse_daytime(line):
-    """Epoch seconds of a daytime line, or fail."""
-    m = RFC3339_RE.match(line)
-    if m:
-        return parse_rfc3339(line)[0]
-    for fmt in FORMATS:
-        try:
-            return calendar.timegm(time.strptime(line, fmt))
-        except ValueError:
-            pass
-    fail("daytime line %r is in no known date format" % line)
+def parse_daytime(line, zone, offset):
+    """Epoch seconds of a daytime line, checked field by field."""
+    m = LINE_RE.match(line)
+    if not m:
+        fail("daytime line %r is not `%%a %%b %%e %%H:%%M:%%S %%Z %%Y`" % line)
+    eq(m.group(7), zone, "daytime zone in %r" % line)
+    local = calendar.timegm((int(m.group(8)), MONTHS.index(m.group(2)) + 1, int(m.group(3)),
+                             int(m.group(4)), int(m.group(5)), int(m.group(6)), 0, 0, 0))
+    secs = local - offset
+    eq(m.group(1), time.strftime("%a", time.gmtime(local)), "weekday in %r" % line)
+    return secs
 
 
 def read_daytime(addr, send=b""):
@@ -57,12 +56,12 @@ def read_daytime(addr, send=b""):
         s.close()
 
 
-def check_line(data, what):
-    check(data.endswith(b"\n"), "%s: %r does not end with a newline" % (what, data))
+def check_line(data, what, zone="UTC", offset=0):
+    check(data.endswith(b"\r\n"), "%s: %r does not end with CRLF" % (what, data))
     text = data.decode("ascii")
-    line = text[:-2] if text.endswith("\r\n") else text[:-1]
+    line = text[:-2]
     check("\n" not in line and "\r" not in line, "%s: more than one line: %r" % (what, data))
-    secs = parse_daytime(line)
+    secs = parse_daytime(line, zone, offset)
     now = time.time()
     check(abs(secs - now) < 3, "%s: %r is %.1f s from now" % (what, line, secs - now))
     return line
@@ -79,6 +78,12 @@ def case_one_line_then_eof(transport):
         check_line(read_daytime(d.daytime[0], send=b"hello\r\n" * 100), "with input")
         # RPC listeners are independent of the daytime one.
         assert_serves(d, "tcp")
+
+
+def case_host_zone(transport):
+    """The line is in rpxd's TZ: TZ=XST-5:30 gives XST local time."""
+    with Rpxd(daytime="tcp://127.0.0.1:0", env={"TZ": "XST-5:30"}) as d:
+        log("daytime line: %r" % check_line(read_daytime(d.daytime[0]), "XST", "XST", 19800))
 
 
 def case_many_clients(transport):
@@ -107,4 +112,4 @@ def case_daytime_off(transport):
 
 
 if __name__ == "__main__":
-    main([case_one_line_then_eof, case_many_clients, case_daytime_off], transports=("tcp",))
+    main([case_one_line_then_eof, case_host_zone, case_many_clients, case_daytime_off], transports=("tcp",))

@@ -66,5 +66,26 @@ def case_pipeline_200(transport):
         c.null()
 
 
+def case_half_close(transport):
+    """Calls followed by a half-close (shutdown SHUT_WR) are all answered before rpxd closes."""
+    with Rpxd() as d:
+        for i in range(10):
+            with Stream(transport, d.rpc_addr(transport)) as s:
+                xids = [new_xid() for _ in range(3)]
+                s.send(b"".join(frame(encode_call(x, DATE_NOW)) for x in xids))
+                s.sock.shutdown(socket.SHUT_WR)
+                for x in xids:
+                    try:
+                        reply = s.recv_reply()
+                    except Closed:
+                        fail("round %d: connection closed before the reply to %#x" % (i, x))
+                    check_now_res(decode_now(expect_success(reply, x, "NOW")), "NOW",
+                                  now=time.time())
+                try:
+                    eq(s.wait_closed(3), b"", "bytes after the replies")
+                except Timeout:
+                    fail("round %d: rpxd kept a half-closed connection open 3 s" % i)
+
+
 if __name__ == "__main__":
-    main([case_pipeline_200], transports=("tcp", "unix"))
+    main([case_pipeline_200, case_half_close], transports=("tcp", "unix"))

@@ -99,6 +99,15 @@ def case_errors_keep_connection(transport):
             c.null()
 
 
+def case_xid_echoed(transport):
+    """Replies carry the call's XID exactly, including 0, 0x80000000 and 0xffffffff."""
+    with Rpxd() as d, Client(d, transport) as c:
+        for xid in (0, 1, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF):
+            eq(expect_success(c.call(DATE_NULL, xid=xid), xid, "NULL xid %#x" % xid), b"",
+               "NULL results")
+            expect_accepted_error(c.call(99, xid=xid), xid, PROC_UNAVAIL, what="xid %#x" % xid)
+
+
 if __name__ == "__main__":
-    main([case_rpc_mismatch, case_prog_unavail, case_prog_mismatch, case_proc_unavail,
+    main([case_xid_echoed, case_rpc_mismatch, case_prog_unavail, case_prog_mismatch, case_proc_unavail,
           case_garbage_args, case_errors_keep_connection])

@@ -124,7 +124,8 @@ int main(int argc, char **argv)
 	if (fmt->error == 0)
 		print_time("format", &fmt->rpx_date_format_res_u.time);
 	else
-		printf("format error=%d message=%s\n", fmt->error, fmt->rpx_date_format_res_u.message);
+		printf("format error=%d message=%s\n", fmt->error,
+		    fmt->rpx_date_format_res_u.message);
 	clnt_freeres(clnt, (xdrproc_t)xdr_rpx_date_format_res, (char *)fmt);
 
 	args.nanoseconds = 1000000000;
