@@ -225,6 +225,13 @@ void rpx_call_fail(struct rpx_call *call, enum accept_stat stat)
 	call_free(call);
 }
 
+void rpx_call_deny(struct rpx_call *call, enum auth_stat why)
+{
+	reply_auth_error(call->dispatch, call->xprt, (struct sockaddr *)&call->peer, call->peerlen,
+	    call->xid, why);
+	call_free(call);
+}
+
 void rpx_xprt_cancel_all(struct rpx_xprt *xprt)
 {
 	struct rpx_call *call;
@@ -352,7 +359,9 @@ void rpx_dispatch_message(struct rpx_dispatch *d, struct rpx_xprt *xprt, const v
 	}
 
 	rc = pi->handler(call, call->args, call->res);
-	if (rc == RPX_PENDING) {
+	if (rc == RPX_REPLIED) {
+		/* Answered and freed by the handler. */
+	} else if (rc == RPX_PENDING) {
 		if (call->cancel == NULL)
 			log_warnx("%s: procedure %s kept a call without a cancel hook",
 			    program->name, pi->name);

@@ -28,7 +28,8 @@
 #include "rpcmsg.h"
 #include "xdr_evbuf.h"
 
-#define RPX_PENDING 1
+#define RPX_PENDING 1 /* the handler keeps the call and answers later */
+#define RPX_REPLIED 2 /* the handler answered already (rpx_call_deny, rpx_call_fail) */
 
 /* Bytes every transport may write in front of an encoded message (record mark). */
 #define RPX_XPRT_HEADROOM 4
@@ -149,6 +150,8 @@ void rpx_call_set_cancel(struct rpx_call *call, void (*cancel)(struct rpx_call *
     void *arg);
 /* Answers a kept call with SUCCESS and @res (not freed), and frees the call. */
 void rpx_call_reply(struct rpx_call *call, void *res);
+/* Refuses a call with AUTH_ERROR @why (MSG_DENIED), and frees the call. */
+void rpx_call_deny(struct rpx_call *call, enum auth_stat why);
 /* Answers a kept call with an accept_stat other than SUCCESS, and frees the call. */
 void rpx_call_fail(struct rpx_call *call, enum accept_stat stat);
 

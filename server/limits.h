@@ -19,6 +19,12 @@
 #define RPX_RECORD_TIMEOUT_DEFAULT 30 /* --record-timeout: seconds to finish a record */
 #define RPX_UDP_DATAGRAM_MAX 65535
 
+#define RPX_OUTPUT_CAP_DEFAULT (16 * 1024 * 1024) /* --output-cap: bytes kept per job stream */
+#define RPX_MAX_JOBS_DEFAULT 4096 /* --max-jobs: running at once */
+#define RPX_RETAIN_JOBS_DEFAULT 1000 /* --retain-jobs: unwaited exit records */
+#define RPX_RETAIN_SECONDS_DEFAULT 86400 /* --retain-seconds: their age limit */
+#define RPX_STOP_GRACE_DEFAULT 5 /* --stop-grace: SIGTERM to SIGKILL */
+
 #define RPX_STR_(x) #x
 #define RPX_STR(x) RPX_STR_(x)
 

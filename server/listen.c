@@ -319,7 +319,13 @@ static int bind_unix(struct rpx_listener *l, char *err, size_t errlen)
 	old_umask = umask(0177); /* the socket is born 0600 */
 	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old_umask);
-	if (rc < 0 || listen(fd, 128) < 0)
+	if (rc < 0)
+		goto fail;
+	if (l->srv->socket_gid >= 0 &&
+	    (chown(l->url.path, (uid_t)-1, (gid_t)l->srv->socket_gid) < 0 ||
+	        chmod(l->url.path, 0660) < 0))
+		goto fail;
+	if (listen(fd, 128) < 0)
 		goto fail;
 	l->unlink_path = true;
 	l->fd = fd;
@@ -404,6 +410,7 @@ int rpx_listener_add(struct rpx_server *srv, enum rpx_service service, const str
 	l->service = service;
 	l->url = *url;
 	l->fd = -1;
+	l->srv = srv;
 	rc = url->kind == RPX_URL_UNIX ? bind_unix(l, err, errlen) : bind_inet(l, err, errlen);
 	if (rc < 0)
 		goto fail;

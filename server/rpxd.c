@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,7 +20,9 @@
 #include "listen.h"
 #include "log.h"
 #include "server.h"
+#include "jobs.h"
 #include "svc_date.h"
+#include "svc_proc.h"
 
 #ifndef RPX_VERSION
 #define RPX_VERSION "0.0.0"
@@ -34,7 +37,22 @@ struct options {
 	size_t ntime_listen;
 	const char *daytime;
 	const char *state_dir;
+	const char *socket_group;
+	bool insecure;
 	struct rpx_limits limits;
+	struct rpx_jobs_config jobs;
+	enum { STOP_TERM, STOP_KILL, STOP_LEAVE } on_stop;
+	unsigned stop_grace;
+};
+
+/* Stopping: the policy for running jobs, then the loop's end. */
+struct stopping {
+	struct event_base *base;
+	struct rpx_jobs *jobs;
+	struct event *tick;
+	int phase; /* 0 running, 1 jobs signalled, 2 SIGKILL sent */
+	unsigned grace_left_ms;
+	int on_stop;
 };
 
 static void usage(FILE *f)
@@ -42,8 +60,8 @@ static void usage(FILE *f)
 	fprintf(f,
 	    "usage: rpxd [options]\n"
 	    "\n"
-	    "Serves the rpx DATE program over ONC RPC (TCP, UDP, Unix socket), the daytime\n"
-	    "line (RFC 867) and, on request, RFC 868 time.\n"
+	    "Serves the rpx PROC (remote process management) and DATE programs over ONC RPC\n"
+	    "(TCP, UDP, Unix socket), the daytime line (RFC 867) and, on request, RFC 868 time.\n"
 	    "\n"
 	    "Listeners:\n"
 	    "  -l, --listen URL        serve RPC on URL; repeatable; replaces the defaults:\n"
@@ -58,7 +76,23 @@ static void usage(FILE *f)
 	    "\n"
 	    "State:\n"
 	    "  -d, --state-dir DIR     state directory (default /var/lib/rpx for root,\n"
-	    "                          $XDG_STATE_HOME/rpx or ~/.local/state/rpx for others)\n"
+	    "                          $XDG_STATE_HOME/rpx or ~/.local/state/rpx for others);\n"
+	    "                          job output logs live in DIR/jobs\n"
+	    "\n"
+	    "Jobs (the PROC program):\n"
+	    "      --insecure          let callers on TCP and UDP spawn and kill, as rpxd's user;\n"
+	    "                          without it they may only read\n"
+	    "      --socket-group GROUP  Unix sockets mode 0660 and owned by GROUP (default 0600)\n"
+	    "      --output-cap BYTES  output kept per job stream; older bytes are dropped and\n"
+	    "                          reported (default %d)\n"
+	    "      --max-jobs N        jobs running at once (default %d)\n"
+	    "      --retain-jobs N     exit records of ended jobs kept until waited for (default %d)\n"
+	    "      --retain-seconds SEC  age at which an unwaited exit record is dropped (default %d)\n"
+	    "      --on-stop POLICY    what SIGTERM does to running jobs: term (SIGTERM to each job's\n"
+	    "                          process group, SIGKILL after the grace), kill (SIGKILL at\n"
+	    "                          once) or leave (jobs go on; their output is no longer kept)\n"
+	    "                          (default term)\n"
+	    "      --stop-grace SEC    seconds between SIGTERM and SIGKILL (default %d)\n"
 	    "\n"
 	    "Limits:\n"
 	    "      --max-record BYTES      largest call record (default %d)\n"
@@ -77,9 +111,11 @@ static void usage(FILE *f)
 	    "\n"
 	    "When every listener is bound, rpxd prints one \"listening [SERVICE ]URL\" line per\n"
 	    "listener and then \"ready\" on standard output. SIGTERM or SIGINT stop it.\n",
-	    RPX_DEFAULT_PORT, RPX_DEFAULT_PORT, RPX_DAYTIME_PORT, RPX_MAX_RECORD_DEFAULT,
-	    RPX_MAX_CONNECTIONS_DEFAULT, RPX_MAX_INFLIGHT_DEFAULT, RPX_MAX_UDP_INFLIGHT_DEFAULT,
-	    RPX_MAX_OUTPUT_DEFAULT, RPX_IDLE_TIMEOUT_DEFAULT, RPX_RECORD_TIMEOUT_DEFAULT);
+	    RPX_DEFAULT_PORT, RPX_DEFAULT_PORT, RPX_DAYTIME_PORT, RPX_OUTPUT_CAP_DEFAULT,
+	    RPX_MAX_JOBS_DEFAULT, RPX_RETAIN_JOBS_DEFAULT, RPX_RETAIN_SECONDS_DEFAULT,
+	    RPX_STOP_GRACE_DEFAULT, RPX_MAX_RECORD_DEFAULT, RPX_MAX_CONNECTIONS_DEFAULT,
+	    RPX_MAX_INFLIGHT_DEFAULT, RPX_MAX_UDP_INFLIGHT_DEFAULT, RPX_MAX_OUTPUT_DEFAULT,
+	    RPX_IDLE_TIMEOUT_DEFAULT, RPX_RECORD_TIMEOUT_DEFAULT);
 }
 
 static unsigned long parse_number(const char *opt, const char *text, unsigned long min,
@@ -163,12 +199,55 @@ static void add_listener(struct rpx_server *srv, enum rpx_service service, const
 		fatalx("listen %s", err);
 }
 
+#define STOP_TICK_MS 50
+
+static void stop_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct stopping *st = arg;
+	struct timeval tick = {0, STOP_TICK_MS * 1000};
+
+	if (rpx_jobs_running(st->jobs) == 0) {
+		event_base_loopexit(st->base, NULL);
+		return;
+	}
+	if (st->grace_left_ms >= STOP_TICK_MS) {
+		st->grace_left_ms -= STOP_TICK_MS;
+	} else if (st->phase == 1) {
+		log_info("%u jobs still running after the grace: SIGKILL",
+		    rpx_jobs_running(st->jobs));
+		rpx_jobs_signal_all(st->jobs, SIGKILL);
+		st->phase = 2;
+		st->grace_left_ms = 2000;
+	} else {
+		log_warnx("%u jobs did not end after SIGKILL", rpx_jobs_running(st->jobs));
+		event_base_loopexit(st->base, NULL);
+		return;
+	}
+	evtimer_add(st->tick, &tick);
+}
+
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct event_base *base = arg;
+	struct stopping *st = arg;
+	unsigned running = rpx_jobs_running(st->jobs);
 
+	if (st->phase != 0) {
+		log_info("%s again: stopping now", strsignal((int)sig));
+		event_base_loopexit(st->base, NULL);
+		return;
+	}
 	log_info("%s: shutting down", strsignal((int)sig));
-	event_base_loopexit(base, NULL);
+	if (running == 0 || st->on_stop == STOP_LEAVE) {
+		if (running > 0)
+			log_info("leaving %u jobs running (--on-stop leave)", running);
+		event_base_loopexit(st->base, NULL);
+		return;
+	}
+	st->phase = st->on_stop == STOP_KILL ? 2 : 1;
+	log_info("sending %s to the process groups of %u jobs",
+	    st->phase == 2 ? "SIGKILL" : "SIGTERM", running);
+	rpx_jobs_signal_all(st->jobs, st->phase == 2 ? SIGKILL : SIGTERM);
+	stop_tick_cb(-1, 0, st);
 }
 
 static void log_stats(const struct rpx_dispatch_stats *s)
@@ -195,6 +274,14 @@ enum {
 	OPT_IDLE_TIMEOUT,
 	OPT_RECORD_TIMEOUT,
 	OPT_LOG_LEVEL,
+	OPT_INSECURE,
+	OPT_SOCKET_GROUP,
+	OPT_OUTPUT_CAP,
+	OPT_MAX_JOBS,
+	OPT_RETAIN_JOBS,
+	OPT_RETAIN_SECONDS,
+	OPT_ON_STOP,
+	OPT_STOP_GRACE,
 };
 
 static const struct option long_options[] = {
@@ -229,6 +316,14 @@ static void parse_options(int argc, char **argv, struct options *o)
 	    .idle_timeout = RPX_IDLE_TIMEOUT_DEFAULT,
 	    .record_timeout = RPX_RECORD_TIMEOUT_DEFAULT,
 	};
+	o->jobs = (struct rpx_jobs_config){
+	    .output_cap = RPX_OUTPUT_CAP_DEFAULT,
+	    .max_jobs = RPX_MAX_JOBS_DEFAULT,
+	    .retain_jobs = RPX_RETAIN_JOBS_DEFAULT,
+	    .retain_seconds = RPX_RETAIN_SECONDS_DEFAULT,
+	};
+	o->on_stop = STOP_TERM;
+	o->stop_grace = RPX_STOP_GRACE_DEFAULT;
 	while ((c = getopt_long(argc, argv, "l:d:hV", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'l':
@@ -280,6 +375,40 @@ static void parse_options(int argc, char **argv, struct options *o)
 				fatalx("--log-level %s: expected error, warn, info or debug",
 				    optarg);
 			break;
+		case OPT_INSECURE:
+			o->insecure = true;
+			break;
+		case OPT_SOCKET_GROUP:
+			o->socket_group = optarg;
+			break;
+		case OPT_OUTPUT_CAP:
+			o->jobs.output_cap =
+			    parse_number("--output-cap", optarg, 4096, (unsigned long)1 << 40);
+			break;
+		case OPT_MAX_JOBS:
+			o->jobs.max_jobs = (unsigned)parse_number("--max-jobs", optarg, 1, 1000000);
+			break;
+		case OPT_RETAIN_JOBS:
+			o->jobs.retain_jobs =
+			    (unsigned)parse_number("--retain-jobs", optarg, 0, 10000000);
+			break;
+		case OPT_RETAIN_SECONDS:
+			o->jobs.retain_seconds =
+			    (unsigned)parse_number("--retain-seconds", optarg, 1, 86400 * 365);
+			break;
+		case OPT_ON_STOP:
+			if (strcmp(optarg, "term") == 0)
+				o->on_stop = STOP_TERM;
+			else if (strcmp(optarg, "kill") == 0)
+				o->on_stop = STOP_KILL;
+			else if (strcmp(optarg, "leave") == 0)
+				o->on_stop = STOP_LEAVE;
+			else
+				fatalx("--on-stop %s: expected term, kill or leave", optarg);
+			break;
+		case OPT_STOP_GRACE:
+			o->stop_grace = (unsigned)parse_number("--stop-grace", optarg, 0, 3600);
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -300,6 +429,9 @@ int main(int argc, char **argv)
 	struct options o;
 	struct rpx_server srv;
 	struct event *sigterm, *sigint;
+	struct rpx_jobs *jobs;
+	struct stopping stopping;
+	const struct rpx_program *proc;
 	char sock_path[PATH_MAX], state_dir[PATH_MAX], url[PATH_MAX + 8];
 	int err;
 
@@ -324,6 +456,21 @@ int main(int argc, char **argv)
 		fatalx("out of memory");
 	if ((err = rpx_dispatch_add(srv.dispatch, &rpx_svc_date_v1)) < 0)
 		fatalx("date program: %s", strerror(-err));
+	o.jobs.state_dir = o.state_dir;
+	if ((jobs = rpx_jobs_new(srv.base, &o.jobs)) == NULL)
+		fatalx("job table in %s/jobs: cannot set up", o.state_dir);
+	proc = rpx_svc_proc_init(jobs, o.insecure);
+	if ((err = rpx_dispatch_add(srv.dispatch, proc)) < 0)
+		fatalx("proc program: %s", strerror(-err));
+	if (o.socket_group != NULL) {
+		struct group *gr = getgrnam(o.socket_group);
+
+		if (gr == NULL)
+			fatalx("--socket-group %s: no such group", o.socket_group);
+		srv.socket_gid = (int)gr->gr_gid;
+	} else {
+		srv.socket_gid = -1;
+	}
 
 	if (o.nlisten == 0) {
 		add_listener(&srv, RPX_SERVICE_RPC, "tcp://127.0.0.1:" RPX_STR(RPX_DEFAULT_PORT),
@@ -340,8 +487,14 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < o.ntime_listen; i++)
 		add_listener(&srv, RPX_SERVICE_TIME, o.time_listen[i], "--time-listen");
 
-	sigterm = evsignal_new(srv.base, SIGTERM, signal_cb, srv.base);
-	sigint = evsignal_new(srv.base, SIGINT, signal_cb, srv.base);
+	memset(&stopping, 0, sizeof(stopping));
+	stopping.base = srv.base;
+	stopping.jobs = jobs;
+	stopping.on_stop = o.on_stop;
+	stopping.grace_left_ms = o.stop_grace * 1000;
+	stopping.tick = evtimer_new(srv.base, stop_tick_cb, &stopping);
+	sigterm = evsignal_new(srv.base, SIGTERM, signal_cb, &stopping);
+	sigint = evsignal_new(srv.base, SIGINT, signal_cb, &stopping);
 	if (sigterm == NULL || sigint == NULL || evsignal_add(sigterm, NULL) < 0 ||
 	    evsignal_add(sigint, NULL) < 0)
 		fatalx("signal handlers: out of memory");
@@ -349,6 +502,11 @@ int main(int argc, char **argv)
 	rpx_listener_print_all(&srv, stdout);
 	printf("ready\n");
 	fflush(stdout);
+	if (o.insecure)
+		log_warnx(
+		    "--insecure: ANY client that reaches a TCP or UDP listener may spawn and kill "
+		    "processes as uid %u. Use it only on trusted, isolated networks.",
+		    (unsigned)geteuid());
 	log_info("rpxd %s ready, state in %s", RPX_VERSION, o.state_dir);
 
 	event_base_dispatch(srv.base);
@@ -356,6 +514,8 @@ int main(int argc, char **argv)
 	log_stats(rpx_dispatch_stats(srv.dispatch));
 	rpx_conn_close_all(&srv);
 	rpx_listener_free_all(&srv);
+	rpx_jobs_free(jobs);
+	event_free(stopping.tick);
 	event_free(sigterm);
 	event_free(sigint);
 	rpx_dispatch_free(srv.dispatch);

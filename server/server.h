@@ -31,6 +31,7 @@ struct rpx_server {
 	struct rpx_dispatch *dispatch;
 	unsigned nconns;
 	uint64_t refused_conns; /* over --max-connections */
+	int socket_gid; /* --socket-group, or -1 */
 	TAILQ_HEAD(, rpx_conn) conns;
 	TAILQ_HEAD(, rpx_listener) listeners;
 };
