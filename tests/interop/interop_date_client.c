@@ -157,6 +157,7 @@ int main(int argc, char **argv)
 	status = 0;
 out:
 	fflush(stdout);
+	auth_destroy(clnt->cl_auth); /* clnt_destroy leaves the AUTH to its owner */
 	clnt_destroy(clnt);
 	return status;
 }
