@@ -1,4 +1,4 @@
-"""Many clients at once over one transport (64 connections or sockets, calls interleaved round-robin) each get their own replies, correct and in order, from the single-threaded rpxd.
+"""Many clients at once over one transport (64 connections or sockets, calls interleaved round-robin) each get their own replies, correct and in order, from the single-threaded rpxd; over UDP a burst of 200 datagrams is answered in full.
 
 Usage: test_many_clients.py tcp|udp|unix [case...]
 """
@@ -43,5 +43,29 @@ def case_interleaved_clients(transport):
                 c.close()
 
 
+def case_udp_burst(transport):
+    """UDP: 200 datagrams sent back to back from one socket are all answered, each XID once."""
+    if transport != "udp":
+        log("UDP only; nothing to do over %s" % transport)
+        return
+    with Rpxd() as d, Dgram(d.rpc_addr("udp")) as u:
+        u.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        xids = [new_xid() for _ in range(200)]
+        for x in xids:
+            u.send(encode_call(x, DATE_NOW))
+        seen = set()
+        while len(seen) < len(xids):
+            try:
+                reply = u.recv_reply(3)
+            except Timeout:
+                fail("only %d of %d UDP calls answered" % (len(seen), len(xids)))
+            check(reply.xid in xids and reply.xid not in seen, "stray or repeated xid %#x"
+                  % reply.xid)
+            seen.add(reply.xid)
+            check_now_res(decode_now(expect_success(reply, reply.xid, "NOW")), "NOW",
+                          now=time.time())
+        check(u.quiet_for(0.3), "more datagrams than calls")
+
+
 if __name__ == "__main__":
-    main([case_interleaved_clients])
+    main([case_interleaved_clients, case_udp_burst])

@@ -1,4 +1,4 @@
-"""A fragment header that would make a record exceed the record limit (2 GiB headers 0x7fffffff/0xffffffff, 1 MiB + 1 by default, --max-record 4096) closes the connection with no reply and without rpxd allocating the claimed size, while records at the limit are served.
+"""A fragment header that would make a record exceed the record limit (2 GiB headers 0x7fffffff/0xffffffff, 1 MiB + 1 by default, --max-record 4096), or an endless run of empty fragments, closes the connection with no reply and without rpxd allocating the claimed size, while records at the limit are served.
 
 Usage: test_record_limit.py tcp|unix [case...]
 """
@@ -98,6 +98,29 @@ def case_max_record_4096(transport):
             assert_serves(d, transport, "after " + what)
 
 
+def case_endless_empty_fragments(transport):
+    """100000 empty non-last fragments (a record that never grows nor ends): closed, no reply."""
+    with Rpxd() as d:
+        base = d.rss_kib()
+        with Stream(transport, d.rpc_addr(transport)) as s:
+            try:
+                s.send(struct.pack(">I", 0) * 100000)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            expect_closed_no_reply(s, "100000 empty fragments")
+        check(d.rss_kib() < base + RSS_SLACK_KIB, "RSS grew after 100000 empty fragments")
+        assert_serves(d, transport)
+
+
+def case_many_small_fragments_served(transport):
+    """A NOW call in 200 fragments (160 of them empty) is an ordinary call."""
+    with Rpxd() as d, Client(d, transport) as c:
+        xid = new_xid()
+        reply = c.conn.call_raw(encode_call(xid, DATE_NOW), [1, 0, 0, 0, 0] * 39 + [0] * 4)
+        check_now_res(decode_now(expect_success(reply, xid, "NOW in 200 fragments")), "NOW",
+                      now=time.time())
+
+
 if __name__ == "__main__":
-    main([case_two_gib_headers, case_header_after_good_call, case_default_limit_1mib,
+    main([case_endless_empty_fragments, case_many_small_fragments_served, case_two_gib_headers, case_header_after_good_call, case_default_limit_1mib,
           case_max_record_4096], transports=("tcp", "unix"))
