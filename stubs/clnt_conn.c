@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -28,6 +29,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -42,7 +44,10 @@ struct rpx_client {
 	int timeout_ms;
 	int retry_ms;
 	CLIENT *clnt; /* NULL after a stream broke: reconnect on the next call */
-	char error[256];
+	uint64_t reqid_client; /* random, never 0: names this client in request IDs */
+	uint64_t reqid_seq; /* last sequence number handed out */
+	enum auth_stat auth_why; /* of the last call that failed with AUTH_ERROR */
+	char error[512];
 };
 
 static int64_t now_ms(void)
@@ -231,6 +236,37 @@ static int client_connect(struct rpx_client *cl, char *why, size_t whylen)
 	return 0;
 }
 
+/*
+ * A request ID's client part: random, so two clients (or one client run
+ * twice) never share one; a server keeps the records of a client ID.
+ */
+static uint64_t random_client_id(void)
+{
+	uint64_t id = 0;
+	struct timespec ts;
+
+	if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != (ssize_t)sizeof(id)) {
+		/* Early boot without entropy: time and pid are unique enough here. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		id =
+		    ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 20);
+	}
+	return id != 0 ? id : 1;
+}
+
+void rpx_client_reqid_(struct rpx_client *cl, uint64_t *client, uint64_t *seq, uint64_t *acked)
+{
+	*client = cl->reqid_client;
+	*seq = ++cl->reqid_seq;
+	/* One call at a time: every lower sequence number has its answer. */
+	*acked = *seq;
+}
+
+int rpx_client_auth_why_(const struct rpx_client *cl)
+{
+	return (int)cl->auth_why;
+}
+
 static int check_opts(const struct rpx_client_opts *opts, char *why, size_t whylen)
 {
 	size_t i;
@@ -281,6 +317,7 @@ struct rpx_client *rpx_client_open(const char *url, const struct rpx_client_opts
 		cl->retry_ms = cl->timeout_ms;
 	if (client_connect(cl, why, sizeof(why)) < 0)
 		goto fail_why;
+	cl->reqid_client = random_client_id();
 	return cl;
 fail_why:
 	if (errlen > 0)
@@ -335,14 +372,14 @@ static const char *auth_why(enum auth_stat why)
 	case AUTH_REJECTEDVERF:
 		return "verifier rejected";
 	case AUTH_TOOWEAK:
-		return "credential too weak";
+		return "refused for security reasons";
 	default:
 		return "rejected";
 	}
 }
 
 /* Maps a failed clnt_call to a negative errno and sets the error text. */
-static int call_failed(struct rpx_client *cl, enum clnt_stat stat)
+static int call_failed(struct rpx_client *cl, enum clnt_stat stat, int timeout_ms)
 {
 	struct rpc_err re;
 	char why[128];
@@ -351,8 +388,7 @@ static int call_failed(struct rpx_client *cl, enum clnt_stat stat)
 	clnt_geterr(cl->clnt, &re);
 	switch (stat) {
 	case RPC_TIMEDOUT:
-		return rpx_client_fail_(cl, -ETIMEDOUT, "call timed out after %d ms",
-		    cl->timeout_ms);
+		return rpx_client_fail_(cl, -ETIMEDOUT, "call timed out after %d ms", timeout_ms);
 	case RPC_CANTSEND:
 	case RPC_CANTRECV:
 		if (re.re_errno == 0 || (stat == RPC_CANTRECV && re.re_errno == ECONNRESET))
@@ -376,6 +412,7 @@ static int call_failed(struct rpx_client *cl, enum clnt_stat stat)
 	case RPC_SYSTEMERROR:
 		return rpx_client_fail_(cl, -EIO, "server: system error");
 	case RPC_AUTHERROR:
+		cl->auth_why = re.re_why;
 		return rpx_client_fail_(cl, -EACCES, "server: authentication error: %s",
 		    auth_why(re.re_why));
 	case RPC_CANTDECODERES:
@@ -426,10 +463,10 @@ static void sigpipe_restore(const sigset_t *old, int was_pending)
  */
 #define RETRY_MAX_MS 5000
 
-static enum clnt_stat call_dg(struct rpx_client *cl, rpcproc_t proc, xdrproc_t xargs, void *args,
-    xdrproc_t xres, void *res)
+static enum clnt_stat call_dg(struct rpx_client *cl, int timeout_ms, rpcproc_t proc,
+    xdrproc_t xargs, void *args, xdrproc_t xres, void *res)
 {
-	int64_t deadline = now_ms() + cl->timeout_ms;
+	int64_t deadline = now_ms() + timeout_ms;
 	struct timeval tv;
 	enum clnt_stat stat;
 	int interval = cl->retry_ms, resend = 0;
@@ -483,10 +520,10 @@ static void drop_if_hung_up(struct rpx_client *cl)
 	}
 }
 
-int rpx_client_call(struct rpx_client *cl, uint32_t prog, uint32_t vers, uint32_t proc,
-    xdrproc_t xargs, void *args, xdrproc_t xres, void *res)
+static int client_call(struct rpx_client *cl, int timeout_ms, uint32_t prog, uint32_t vers,
+    uint32_t proc, xdrproc_t xargs, void *args, xdrproc_t xres, void *res)
 {
-	struct timeval total = ms_to_timeval(cl->timeout_ms);
+	struct timeval total = ms_to_timeval(timeout_ms);
 	rpcprog_t cur_prog = RPX_DATE_PROG;
 	rpcvers_t cur_vers = RPX_DATE_VERS;
 	enum clnt_stat stat;
@@ -505,9 +542,17 @@ int rpx_client_call(struct rpx_client *cl, uint32_t prog, uint32_t vers, uint32_
 	}
 	was_pending = sigpipe_block(&oldmask);
 	if (cl->url.transport == RPX_TRANSPORT_UDP)
-		stat = call_dg(cl, proc, xargs, args, xres, res);
-	else
+		stat = call_dg(cl, timeout_ms, proc, xargs, args, xres, res);
+	else if (timeout_ms == cl->timeout_ms)
 		stat = clnt_call(cl->clnt, proc, xargs, args, xres, res, total);
+	else {
+		/* clnt_vc uses the CLSET_TIMEOUT value, not the argument, once one is set. */
+		struct timeval usual = ms_to_timeval(cl->timeout_ms);
+
+		clnt_control(cl->clnt, CLSET_TIMEOUT, (char *)&total);
+		stat = clnt_call(cl->clnt, proc, xargs, args, xres, res, total);
+		clnt_control(cl->clnt, CLSET_TIMEOUT, (char *)&usual);
+	}
 	sigpipe_restore(&oldmask, was_pending);
 	if (prog != cur_prog || vers != cur_vers) {
 		clnt_control(cl->clnt, CLSET_PROG, (char *)&cur_prog);
@@ -517,7 +562,7 @@ int rpx_client_call(struct rpx_client *cl, uint32_t prog, uint32_t vers, uint32_
 		cl->error[0] = '\0';
 		return 0;
 	}
-	ret = call_failed(cl, stat);
+	ret = call_failed(cl, stat, timeout_ms);
 	/* A stream that failed to send or receive is out of step: start afresh next time. */
 	if (cl->url.transport != RPX_TRANSPORT_UDP &&
 	    (stat == RPC_CANTSEND || stat == RPC_CANTRECV)) {
@@ -525,6 +570,21 @@ int rpx_client_call(struct rpx_client *cl, uint32_t prog, uint32_t vers, uint32_
 		cl->clnt = NULL;
 	}
 	return ret;
+}
+
+int rpx_client_call(struct rpx_client *cl, uint32_t prog, uint32_t vers, uint32_t proc,
+    xdrproc_t xargs, void *args, xdrproc_t xres, void *res)
+{
+	return client_call(cl, cl->timeout_ms, prog, vers, proc, xargs, args, xres, res);
+}
+
+int rpx_client_call_held_(struct rpx_client *cl, int hold_ms, uint32_t prog, uint32_t vers,
+    uint32_t proc, xdrproc_t xargs, void *args, xdrproc_t xres, void *res)
+{
+	int64_t total = (int64_t)cl->timeout_ms + (hold_ms > 0 ? hold_ms : 0);
+
+	return client_call(cl, total > INT_MAX / 2 ? INT_MAX / 2 : (int)total, prog, vers, proc,
+	    xargs, args, xres, res);
 }
 
 int rpx_client_ping(struct rpx_client *cl, uint32_t prog, uint32_t vers, double *rtt_seconds)

@@ -3,7 +3,8 @@
  *
  * clnt_url.c turns a URL into a struct rpx_url; clnt_conn.c turns a
  * struct rpx_url into a connected socket and a libtirpc CLIENT, and owns
- * struct rpx_client; clnt_date.c wraps the DATE program's calls. Names
+ * struct rpx_client; clnt_date.c and clnt_proc.c wrap the DATE and PROC
+ * programs' calls. Names
  * ending in '_' are internal to the library (built with hidden visibility).
  */
 #ifndef RPX_CLNT_INTERNAL_H
@@ -44,5 +45,21 @@ void rpx_strerror_(int err, char *buf, size_t len);
  */
 int rpx_client_fail_(struct rpx_client *cl, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * rpx_client_call() for a call the server may hold (WAIT, OUTPUT with
+ * follow): the deadline is the client's timeout plus hold_ms.
+ */
+int rpx_client_call_held_(struct rpx_client *cl, int hold_ms, uint32_t prog, uint32_t vers,
+    uint32_t proc, xdrproc_t xargs, void *args, xdrproc_t xres, void *res);
+
+/*
+ * The request ID of the next mutating call: the client's random ID, the
+ * next sequence number (from 1), and the lowest one still unanswered.
+ */
+void rpx_client_reqid_(struct rpx_client *cl, uint64_t *client, uint64_t *seq, uint64_t *acked);
+
+/* The auth_stat of the last call refused with AUTH_ERROR. */
+int rpx_client_auth_why_(const struct rpx_client *cl);
 
 #endif /* RPX_CLNT_INTERNAL_H */

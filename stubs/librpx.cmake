@@ -6,7 +6,8 @@
 set(RPX_CLNT_SOURCES
 	${CMAKE_CURRENT_SOURCE_DIR}/clnt_url.c
 	${CMAKE_CURRENT_SOURCE_DIR}/clnt_conn.c
-	${CMAKE_CURRENT_SOURCE_DIR}/clnt_date.c)
+	${CMAKE_CURRENT_SOURCE_DIR}/clnt_date.c
+	${CMAKE_CURRENT_SOURCE_DIR}/clnt_proc.c)
 
 # Same sources twice: PIC objects for the .so, plain ones would do for the
 # .a but rpx_gen is already PIC, so both link the same objects.
@@ -45,7 +46,8 @@ install(TARGETS librpx librpx_static EXPORT rpxTargets
 	ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
 	RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
 	INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/include/rpx/client.h ${RPX_GEN_HEADERS}
+install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/include/rpx/client.h
+	${CMAKE_CURRENT_SOURCE_DIR}/include/rpx/proc_client.h ${RPX_GEN_HEADERS}
 	DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rpx)
 
 # pkg-config: prefix relative to the .pc file, so `cmake --install --prefix`

@@ -5,8 +5,9 @@
  * one rpxd, named by a URL. It wraps a libtirpc CLIENT: calls go through
  * clnt_call(), so the rpcgen stubs from <rpx/date.h> and <rpx/proc.h>
  * (both included here) work unchanged on the handle returned by
- * rpx_client_clnt(), and the typed wrappers below add the timeout policy
- * and a readable error message.
+ * rpx_client_clnt(), and the typed wrappers below (and, for the PROC
+ * program, in <rpx/proc_client.h>, also included) add the timeout policy,
+ * request IDs and a readable error message.
  *
  * URLs: tcp://HOST:PORT, udp://HOST:PORT, unix:PATH; IPv6 hosts in brackets
  * (tcp://[::1]:7077). A bare HOST or HOST:PORT means tcp, default port 7077.
@@ -94,7 +95,8 @@ RPX_API CLIENT *rpx_client_clnt(struct rpx_client *cl);
  *   -EPROTO           server: version mismatch (program or RPC version)
  *   -EOPNOTSUPP       server: procedure unavailable
  *   -EINVAL           server: garbage arguments
- *   -EACCES           server: authentication error
+ *   -EACCES           server: authentication error (AUTH_ERROR; the text names the
+ *                     reason, e.g. "refused for security reasons" for AUTH_TOOWEAK)
  *   -EBADMSG          the reply could not be decoded
  *   -EIO              any other failure
  */
@@ -140,5 +142,8 @@ RPX_API const char *rpx_version(void);
 #ifdef __cplusplus
 }
 #endif
+
+/* PROC program (idl/proc.x): spawn, list, info, kill, wait, output. */
+#include <rpx/proc_client.h>
 
 #endif /* RPX_CLIENT_H */
