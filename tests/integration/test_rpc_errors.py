@@ -29,7 +29,7 @@ def case_rpc_mismatch(transport):
 def case_prog_unavail(transport):
     """An unknown program number -> PROG_UNAVAIL, whatever vers/proc."""
     with Rpxd() as d, Client(d, transport) as c:
-        for prog, vers, proc in ((0x20007702, 1, 0), (0x12345678, 1, 1), (0, 0, 0),
+        for prog, vers, proc in ((0x200077FF, 1, 0), (0x12345678, 1, 1), (0, 0, 0),
                                  (0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF), (100000, 2, 0)):
             xid = new_xid()
             r = c.call(proc, xid=xid, prog=prog, vers=vers)

@@ -11,7 +11,7 @@
  *	format seconds=S nanoseconds=N utc_offset=O zone=Z rfc3339=T
  *	format_error error=E message=M
  *	progvers stat=9 low=L high=H
- *	progunavail stat=8
+ *	progunavail stat=8 (program 0x200077ff, which rpxd does not serve)
  *	procunavail stat=10
  *
  * usage: interop_date_client tcp|udp HOST PORT
@@ -151,7 +151,7 @@ int main(int argc, char **argv)
 	clnt_freeres(clnt, (xdrproc_t)xdr_rpx_date_now_res, (char *)now);
 
 	if (expect_error("progvers", argv[1], &sin, RPX_DATE_PROG, RPX_DATE_VERS + 1, 0) < 0 ||
-	    expect_error("progunavail", argv[1], &sin, RPX_DATE_PROG + 1, 1, 0) < 0 ||
+	    expect_error("progunavail", argv[1], &sin, 0x200077ffUL, 1, 0) < 0 ||
 	    expect_error("procunavail", argv[1], &sin, RPX_DATE_PROG, RPX_DATE_VERS, 99) < 0)
 		goto out;
 	status = 0;
