@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -547,22 +548,37 @@ static double proc_cpu_seconds(long pid)
 	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* Busy time of the whole machine, all CPUs, in seconds; -1 when unknown. */
+/*
+ * Busy time, in seconds, of the CPUs this client or the server may run on
+ * (their affinity masks); -1 when unknown.
+ */
 static double machine_busy_seconds(void)
 {
-	unsigned long long v[8] = {0};
-	FILE *f = fopen("/proc/stat", "r");
-	int n;
+	unsigned long long v[8];
+	cpu_set_t mask, server_mask;
+	char line[512];
+	double busy = 0;
+	FILE *f;
+	int cpu;
 
-	if (f == NULL)
+	CPU_ZERO(&server_mask);
+	if (sched_getaffinity(0, sizeof(mask), &mask) < 0 ||
+	    (opt.pid > 0 &&
+	        sched_getaffinity((pid_t)opt.pid, sizeof(server_mask), &server_mask) < 0))
 		return -1;
-	/* user nice system idle iowait irq softirq steal */
-	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-	    &v[4], &v[5], &v[6], &v[7]);
+	CPU_OR(&mask, &mask, &server_mask);
+	if ((f = fopen("/proc/stat", "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		/* cpuN user nice system idle iowait irq softirq steal */
+		if (sscanf(line, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &v[0],
+		        &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 9 ||
+		    cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &mask))
+			continue;
+		busy += (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);
+	}
 	fclose(f);
-	if (n != 8)
-		return -1;
-	return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
+	return busy / (double)sysconf(_SC_CLK_TCK);
 }
 
 static double self_cpu_seconds(void)
@@ -734,8 +750,9 @@ int main(int argc, char **argv)
 		printf(" srv_cpu_us=- srv_cpu_pct=-");
 	printf(" cli_cpu_us=%.2f", calls ? (self1 - self0) * 1e6 / (double)calls : 0.0);
 	/*
-	 * CPU busy outside the server and this client (other processes, and
-	 * softirq time not charged to either): a disturbed measurement shows here.
+	 * CPU busy outside the server and this client on the CPUs they run on
+	 * (other processes, and softirq time not charged to either): a disturbed
+	 * measurement shows here.
 	 */
 	if (busy0 >= 0 && busy1 >= 0 && cpu0 >= 0 && cpu1 >= 0)
 		printf(" other_cpu_pct=%.0f",

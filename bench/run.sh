@@ -24,8 +24,9 @@
 #
 # Environment: DURATION (s per cell, 2), ROUNDS (3), WINDOW (64), PROC
 # (now|null), SERVER_CPU (0), CLIENT_CPU (1), RPXD (path), RESULTS (file for
-# the raw loadgen lines), OTHER_MAX (20: mark cells where other processes took
-# more than this % of a CPU).
+# the raw loadgen lines), OTHER_MAX (20) and RETRIES (2): a cell during which
+# other processes took more than OTHER_MAX % of a CPU on our CPUs runs again,
+# up to RETRIES times, and is marked * in the table if it stays disturbed.
 set -u
 
 if [ $# -ne 1 ] || [ ! -d "$1" ]; then
@@ -35,6 +36,7 @@ fi
 BUILD=$(cd "$1" && pwd)
 DURATION=${DURATION:-2}
 OTHER_MAX=${OTHER_MAX:-20}
+RETRIES=${RETRIES:-2}
 ROUNDS=${ROUNDS:-3}
 WINDOW=${WINDOW:-64}
 PROC=${PROC:-now}
@@ -105,13 +107,21 @@ TARGETS+=(baseline echo)
 
 # cell TARGET PLACEMENT PROTO LOAD LOADGEN-ARGS...: one loadgen run, one line.
 cell() {
-	local target=$1 placement=$2 proto=$3 load=$4 url pid extra=() line
+	local target=$1 placement=$2 proto=$3 load=$4 url pid extra=() line try other
 	shift 4
 	eval "url=\$${target}_$proto pid=\$${target}_pid"
 	[ "$target" = echo ] && extra=(--echo)
-	line=$(taskset -c "$CLIENT_CPU" "$LOADGEN" --url "$url" --pid "$pid" --proc "$PROC" \
-	    --label "$target" "${extra[@]}" "$@")
-	[ -n "$line" ] || line="label=$target calls=0 errors=1"
+	# A cell during which other processes took CPU from ours runs again.
+	for try in $(seq $((RETRIES + 1))); do
+		line=$(taskset -c "$CLIENT_CPU" "$LOADGEN" --url "$url" --pid "$pid" --proc "$PROC" \
+		    --label "$target" "${extra[@]}" "$@")
+		[ -n "$line" ] || line="label=$target calls=0 errors=1"
+		other=$(sed -n 's/.* other_cpu_pct=\([-0-9]*\).*/\1/p' <<<"$line")
+		if [ -z "$other" ] || [ "$other" -le "$OTHER_MAX" ] || [ "$try" -gt "$RETRIES" ]; then
+			break
+		fi
+		echo "($target $placement $proto $load: ${other}% CPU to others, again)" >&2
+	done
 	echo "target=$target placement=$placement load=$load $line" | tee -a "$RESULTS" >&2
 }
 
@@ -236,7 +246,7 @@ END {
 	}
 	x = ratio(kv(r, "p50_us"), kv(e, "p50_us"))
 	printf "target 1: tcp 1-conn p50 rpxd %s µs / echo %s µs = %sx (<= 1.05): %s   [udp %sx, split-CPU tcp %sx]\n",
-	    kv(r, "p50_us"), kv(e, "p50_us"), x, verdict(x != "-" && x <= 1.05),
+	    kv(r, "p50_us"), kv(e, "p50_us"), x, verdict(x != "-" && x + 0 <= 1.05),
 	    ratio(kv(ru, "p50_us"), kv(eu, "p50_us")), ratio(kv(rs, "p50_us"), kv(es, "p50_us"))
 	r = pick("rpxd" SUBSEP "split" SUBSEP "tcp" SUBSEP "64")
 	b = pick("baseline" SUBSEP "split" SUBSEP "tcp" SUBSEP "64")
@@ -244,11 +254,11 @@ END {
 	bu = pick("baseline" SUBSEP "split" SUBSEP "udp" SUBSEP "64")
 	x = ratio(kv(r, "cps"), kv(b, "cps"))
 	printf "target 2: tcp 64-conn calls/s rpxd %s / libtirpc %s = %sx (>= 1.2): %s   [udp %sx]\n",
-	    kv(r, "cps"), kv(b, "cps"), x, verdict(x != "-" && x >= 1.2),
+	    kv(r, "cps"), kv(b, "cps"), x, verdict(x != "-" && x + 0 >= 1.2),
 	    ratio(kv(ru, "cps"), kv(bu, "cps"))
 	r = pick("rpxd" SUBSEP "split" SUBSEP "tcp" SUBSEP "pipe" window)
 	b = pick("baseline" SUBSEP "split" SUBSEP "tcp" SUBSEP "1")
 	x = ratio(kv(r, "cps"), kv(b, "cps"))
 	printf "target 3: tcp pipelined (%d) calls/s rpxd %s / libtirpc 1-conn sync %s = %sx (>= 4): %s\n",
-	    window, kv(r, "cps"), kv(b, "cps"), x, verdict(x != "-" && x >= 4)
+	    window, kv(r, "cps"), kv(b, "cps"), x, verdict(x != "-" && x + 0 >= 4)
 }' "$RESULTS"
