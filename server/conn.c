@@ -205,6 +205,7 @@ struct rpx_conn *rpx_conn_new(struct rpx_server *srv, int fd, const char *kind, 
 	rpx_xprt_init(&conn->xprt, &conn_ops, kind);
 	conn->srv = srv;
 	snprintf(conn->name, sizeof(conn->name), "%s %s", kind, peer);
+	snprintf(conn->xprt.peer, sizeof(conn->xprt.peer), "%s", conn->name);
 	if (rpx_recmark_init(&conn->rm, srv->limits.max_record) < 0)
 		goto fail;
 	conn->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -224,6 +225,8 @@ struct rpx_conn *rpx_conn_new(struct rpx_server *srv, int fd, const char *kind, 
 			conn->xprt.transport_cred.peer_uid = uc.uid;
 			conn->xprt.transport_cred.peer_gid = uc.gid;
 			conn->xprt.transport_cred.peer_pid = uc.pid;
+			snprintf(conn->xprt.peer, sizeof(conn->xprt.peer), "unix pid %d uid %u",
+			    (int)uc.pid, (unsigned)uc.uid);
 		}
 	}
 	bufferevent_setcb(conn->bev, conn_read_cb, conn_write_cb, conn_event_cb, conn);

@@ -11,19 +11,27 @@
 
 #include "dispatch.h"
 #include "log.h"
+#include "proc.h"
+#include <arpa/inet.h>
+#include <sys/time.h>
 
 #define PROGRAMS_MAX 32
 #define REPLY_STACK_BYTES 4096
 
 struct rpx_dispatch {
+	struct rpx_drc *drc;
 	const struct rpx_program *programs[PROGRAMS_MAX];
 	size_t nprograms;
 	struct rpx_dispatch_stats stats;
 };
 
-struct rpx_dispatch *rpx_dispatch_new(void)
+struct rpx_dispatch *rpx_dispatch_new(struct rpx_drc *drc)
 {
-	return calloc(1, sizeof(struct rpx_dispatch));
+	struct rpx_dispatch *d = calloc(1, sizeof(struct rpx_dispatch));
+
+	if (d != NULL)
+		d->drc = drc;
+	return d;
 }
 
 void rpx_dispatch_free(struct rpx_dispatch *d)
@@ -83,8 +91,20 @@ static int encode_job(XDR *xdrs, const struct reply_job *j)
 	}
 }
 
+static void send_reply_rec(struct rpx_dispatch *d, struct rpx_xprt *xprt,
+    const struct sockaddr *peer, socklen_t peerlen, const struct reply_job *j,
+    struct rpx_drc_entry *rec);
+
 static void send_reply(struct rpx_dispatch *d, struct rpx_xprt *xprt, const struct sockaddr *peer,
     socklen_t peerlen, const struct reply_job *j)
+{
+	send_reply_rec(d, xprt, peer, peerlen, j, NULL);
+}
+
+/* Encodes and sends a reply; with @rec, records its bytes in the DRC too. */
+static void send_reply_rec(struct rpx_dispatch *d, struct rpx_xprt *xprt,
+    const struct sockaddr *peer, socklen_t peerlen, const struct reply_job *j,
+    struct rpx_drc_entry *rec)
 {
 	char buf[RPX_XPRT_HEADROOM + REPLY_STACK_BYTES];
 	XDR xdrs;
@@ -96,6 +116,8 @@ static void send_reply(struct rpx_dispatch *d, struct rpx_xprt *xprt, const stru
 		size_t len = xdr_getpos(&xdrs);
 
 		xdr_destroy(&xdrs);
+		if (rec != NULL)
+			rpx_drc_complete(d->drc, rec, buf + RPX_XPRT_HEADROOM, len);
 		xprt->ops->send(xprt, peer, peerlen, buf + RPX_XPRT_HEADROOM, len);
 		d->stats.replies++;
 		return;
@@ -113,6 +135,14 @@ static void send_reply(struct rpx_dispatch *d, struct rpx_xprt *xprt, const stru
 	err = encode_job(&enc.xdr, j);
 	rpx_xdrenc_finish(&enc);
 	if (err == 0) {
+		if (rec != NULL) {
+			const void *p = evbuffer_pullup(eb, -1);
+
+			if (p != NULL)
+				rpx_drc_complete(d->drc, rec, p, evbuffer_get_length(eb));
+			else
+				rpx_drc_abort(d->drc, rec);
+		}
 		xprt->ops->send_buffer(xprt, peer, peerlen, eb);
 		d->stats.replies++;
 	} else {
@@ -124,7 +154,7 @@ static void send_reply(struct rpx_dispatch *d, struct rpx_xprt *xprt, const stru
 			struct reply_job sys = {.xid = j->xid, .stat = SYSTEM_ERR};
 
 			d->stats.system_err++;
-			send_reply(d, xprt, peer, peerlen, &sys);
+			send_reply_rec(d, xprt, peer, peerlen, &sys, rec);
 		}
 	}
 	if (eb != NULL)
@@ -182,6 +212,8 @@ static void call_free(struct rpx_call *call)
 {
 	struct rpx_xprt *xprt = call->xprt;
 
+	if (call->drc_entry != NULL)
+		rpx_drc_abort(call->dispatch->drc, call->drc_entry);
 	if (call->args != NULL && call->pi->xdr_args != NULL)
 		xdr_free(call->pi->xdr_args, call->args);
 	TAILQ_REMOVE(&xprt->calls, call, link);
@@ -210,7 +242,9 @@ void rpx_call_reply(struct rpx_call *call, void *res)
 	    .res = res};
 
 	call->dispatch->stats.success++;
-	send_reply(call->dispatch, call->xprt, (struct sockaddr *)&call->peer, call->peerlen, &j);
+	send_reply_rec(call->dispatch, call->xprt, (struct sockaddr *)&call->peer, call->peerlen,
+	    &j, call->drc_entry);
+	call->drc_entry = NULL;
 	call_free(call);
 }
 
@@ -220,15 +254,22 @@ void rpx_call_fail(struct rpx_call *call, enum accept_stat stat)
 		call->dispatch->stats.system_err++;
 	else if (stat == GARBAGE_ARGS)
 		call->dispatch->stats.garbage_args++;
-	reply_accepted(call->dispatch, call->xprt, (struct sockaddr *)&call->peer, call->peerlen,
-	    call->xid, stat, 0, 0);
+	struct reply_job j = {.xid = call->xid, .stat = stat};
+
+	send_reply_rec(call->dispatch, call->xprt, (struct sockaddr *)&call->peer, call->peerlen,
+	    &j, call->drc_entry);
+	call->drc_entry = NULL;
 	call_free(call);
 }
 
 void rpx_call_deny(struct rpx_call *call, enum auth_stat why)
 {
-	reply_auth_error(call->dispatch, call->xprt, (struct sockaddr *)&call->peer, call->peerlen,
-	    call->xid, why);
+	struct reply_job j = {.xid = call->xid, .kind = 2, .why = why};
+
+	call->dispatch->stats.auth_error++;
+	send_reply_rec(call->dispatch, call->xprt, (struct sockaddr *)&call->peer, call->peerlen,
+	    &j, call->drc_entry);
+	call->drc_entry = NULL;
 	call_free(call);
 }
 
@@ -242,6 +283,95 @@ void rpx_xprt_cancel_all(struct rpx_xprt *xprt)
 			call->cancel(call, call->cancel_arg);
 		call_free(call);
 	}
+}
+
+/*
+ * At most once: looks the call up in the duplicate request cache. Returns 0
+ * to run it (its record is then completed with the reply), or 1 when it was
+ * answered from the record, refused, or dropped, and freed.
+ */
+static int drc_check(struct rpx_dispatch *d, struct rpx_call *call, const void *args,
+    size_t argslen)
+{
+	const rpx_reqid *rid = call->args; /* RPX_PROC_MUTATING: arguments begin with it */
+	uint64_t client = rid->client, seq = rid->seq;
+	const void *reply;
+	size_t len;
+	struct timeval now;
+	struct rpx_drc_entry *entry;
+	enum rpx_drc_verdict verdict;
+
+	if (client == 0) {
+		/* No request ID: the NFS-style key. */
+		uint64_t h = RPX_DRC_HASH_INIT;
+		uint32_t words[3] = {call->xid, call->program->prog, call->program->vers};
+
+		h = rpx_drc_hash(h, call->xprt->peer,
+		    strnlen(call->xprt->peer, sizeof(call->xprt->peer)));
+		if (call->peerlen > 0)
+			h = rpx_drc_hash(h, &call->peer, call->peerlen);
+		h = rpx_drc_hash(h, words, sizeof(words));
+		h = rpx_drc_hash(h, &call->proc, sizeof(call->proc));
+		seq = rpx_drc_hash(h, args, argslen);
+	}
+	gettimeofday(&now, NULL);
+	verdict = rpx_drc_begin(d->drc, client, seq, rid->acked, now.tv_sec, &entry, &reply, &len);
+	switch (verdict) {
+	case RPX_DRC_NEW:
+		call->drc_entry = entry;
+		return 0;
+	case RPX_DRC_REPLAY: {
+		char buf[RPX_XPRT_HEADROOM + REPLY_STACK_BYTES];
+		uint32_t xid = htonl(call->xid);
+		char *copy = len <= REPLY_STACK_BYTES ? buf : malloc(RPX_XPRT_HEADROOM + len);
+
+		/* The recorded reply, byte for byte, under this call's XID. */
+		if (copy != NULL && len >= sizeof(xid)) {
+			memcpy(copy + RPX_XPRT_HEADROOM, reply, len);
+			memcpy(copy + RPX_XPRT_HEADROOM, &xid, sizeof(xid));
+			call->xprt->ops->send(call->xprt, (struct sockaddr *)&call->peer,
+			    call->peerlen, copy + RPX_XPRT_HEADROOM, len);
+			d->stats.replies++;
+		}
+		if (copy != buf)
+			free(copy);
+		call_free(call);
+		return 1;
+	}
+	case RPX_DRC_IN_PROGRESS:
+		call_free(call);
+		return 1;
+	case RPX_DRC_FORGOTTEN:
+	case RPX_DRC_FULL:
+		break;
+	}
+	/* Refused, not run: the result says why (its first member is an rpx_status). */
+	rpx_status *st = call->res;
+	struct reply_job j = {.xid = call->xid,
+	    .stat = SUCCESS,
+	    .xdr_res = call->pi->xdr_res,
+	    .res = call->res};
+	char msg[200];
+
+	if (verdict == RPX_DRC_FORGOTTEN) {
+		st->error = ESTALE;
+		snprintf(msg, sizeof(msg),
+		    "request %llu of client %016llx not run: it may have run already and its record "
+		    "is no longer kept",
+		    (unsigned long long)seq, (unsigned long long)client);
+	} else {
+		st->error = EBUSY;
+		snprintf(msg, sizeof(msg),
+		    "request not run: the duplicate request cache has no room for another client");
+	}
+	st->message = msg;
+	log_warnx("%s: %s %s", call->xprt->peer, call->pi->name, msg);
+	d->stats.success++;
+	send_reply(d, call->xprt, (struct sockaddr *)&call->peer, call->peerlen, &j);
+	st->message = NULL;
+	xdr_free(call->pi->xdr_res, call->res);
+	call_free(call);
+	return 1;
 }
 
 /* Finds the program; for PROG_MISMATCH reports the versions served. */
@@ -279,6 +409,7 @@ void rpx_dispatch_message(struct rpx_dispatch *d, struct rpx_xprt *xprt, const v
 	enum auth_stat why;
 	bool prog_known;
 	XDR xdrs;
+	size_t args_pos;
 	int rc;
 
 	if (rpx_rpcmsg_peek(msg, len, &xid, &direction, &rpcvers) < 0 || direction != CALL) {
@@ -351,12 +482,17 @@ void rpx_dispatch_message(struct rpx_dispatch *d, struct rpx_xprt *xprt, const v
 	TAILQ_INSERT_TAIL(&xprt->calls, call, link);
 	xprt->inflight++;
 
+	args_pos = xdr_getpos(&xdrs);
 	/* RFC 5531 §9: arguments that do not decode, or bytes left after them. */
 	if (truncated || (pi->xdr_args != NULL && !pi->xdr_args(&xdrs, call->args)) ||
 	    xdr_getpos(&xdrs) != len) {
 		rpx_call_fail(call, GARBAGE_ARGS);
 		goto out;
 	}
+
+	if ((pi->flags & RPX_PROC_MUTATING) && d->drc != NULL &&
+	    drc_check(d, call, (const char *)msg + args_pos, len - args_pos) != 0)
+		goto out;
 
 	rc = pi->handler(call, call->args, call->res);
 	if (rc == RPX_REPLIED) {
@@ -374,7 +510,8 @@ void rpx_dispatch_message(struct rpx_dispatch *d, struct rpx_xprt *xprt, const v
 		    .res = call->res};
 
 		d->stats.success++;
-		send_reply(d, xprt, peer, peerlen, &j);
+		send_reply_rec(d, xprt, peer, peerlen, &j, call->drc_entry);
+		call->drc_entry = NULL;
 		if (!(pi->flags & RPX_PROC_RES_STATIC) && pi->xdr_res != NULL)
 			xdr_free(pi->xdr_res, call->res);
 		call_free(call);

@@ -27,6 +27,7 @@
 
 #include "rpcmsg.h"
 #include "xdr_evbuf.h"
+#include "drc.h"
 
 #define RPX_PENDING 1 /* the handler keeps the call and answers later */
 #define RPX_REPLIED 2 /* the handler answered already (rpx_call_deny, rpx_call_fail) */
@@ -87,6 +88,7 @@ struct rpx_xprt {
 	const struct rpx_xprt_ops *ops;
 	const char *kind; /* "tcp", "udp", "unix" */
 	TAILQ_HEAD(, rpx_call) calls; /* calls being handled */
+	char peer[128]; /* the peer, for logs and the fallback DRC key */
 	unsigned inflight;
 	struct rpx_cred transport_cred; /* peer ids of a Unix socket */
 };
@@ -106,6 +108,7 @@ struct rpx_call {
 	void *cancel_arg;
 	void *args;
 	void *res;
+	struct rpx_drc_entry *drc_entry; /* record to complete with the reply */
 };
 
 struct rpx_dispatch_stats {
@@ -124,8 +127,10 @@ struct rpx_dispatch_stats {
 };
 
 struct rpx_dispatch;
+struct rpx_drc;
 
-struct rpx_dispatch *rpx_dispatch_new(void);
+/* @drc may be NULL: mutating calls then run every time they arrive. */
+struct rpx_dispatch *rpx_dispatch_new(struct rpx_drc *drc);
 void rpx_dispatch_free(struct rpx_dispatch *d);
 /* Registers a program version; the table must outlive the dispatcher. 0 or -errno. */
 int rpx_dispatch_add(struct rpx_dispatch *d, const struct rpx_program *program);

@@ -131,6 +131,11 @@ unsigned rpx_jobs_running(const struct rpx_jobs *jobs)
 	return jobs->running;
 }
 
+uint64_t rpx_jobs_started(const struct rpx_jobs *jobs)
+{
+	return jobs->next_id - 1;
+}
+
 uint64_t rpx_jobs_orphans_reaped(const struct rpx_jobs *jobs)
 {
 	return jobs->orphans_reaped;

@@ -87,6 +87,7 @@ struct rpx_job *rpx_jobs_next(struct rpx_jobs *jobs, uint64_t after);
 /* Drops an ended job's record (its exit was collected). */
 void rpx_jobs_drop(struct rpx_jobs *jobs, struct rpx_job *job);
 unsigned rpx_jobs_running(const struct rpx_jobs *jobs);
+uint64_t rpx_jobs_started(const struct rpx_jobs *jobs);
 uint64_t rpx_jobs_orphans_reaped(const struct rpx_jobs *jobs);
 
 /* Pending WAIT: parks @call on every job in @list until one ends. */

@@ -23,6 +23,10 @@
 #define RPX_MAX_JOBS_DEFAULT 4096 /* --max-jobs: running at once */
 #define RPX_RETAIN_JOBS_DEFAULT 1000 /* --retain-jobs: unwaited exit records */
 #define RPX_RETAIN_SECONDS_DEFAULT 86400 /* --retain-seconds: their age limit */
+#define RPX_DRC_ENTRIES_DEFAULT 16384 /* --drc-entries: completed calls remembered */
+#define RPX_DRC_BYTES_DEFAULT (4 * 1024 * 1024) /* --drc-bytes: their reply bytes */
+#define RPX_DRC_CLIENTS_DEFAULT 16384 /* --drc-clients: client instances known */
+#define RPX_DRC_CLIENT_TTL_DEFAULT 3600 /* --drc-client-ttl: silence before a client is forgotten */
 #define RPX_STOP_GRACE_DEFAULT 5 /* --stop-grace: SIGTERM to SIGKILL */
 
 #define RPX_STR_(x) #x

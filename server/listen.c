@@ -406,6 +406,7 @@ int rpx_listener_add(struct rpx_server *srv, enum rpx_service service, const str
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return -ENOMEM;
 	rpx_xprt_init(&l->xprt, &udp_ops, "udp");
+	snprintf(l->xprt.peer, sizeof(l->xprt.peer), "udp");
 	l->srv = srv;
 	l->service = service;
 	l->url = *url;

@@ -20,6 +20,7 @@
 #include "listen.h"
 #include "log.h"
 #include "server.h"
+#include "drc.h"
 #include "jobs.h"
 #include "svc_date.h"
 #include "svc_proc.h"
@@ -41,6 +42,7 @@ struct options {
 	bool insecure;
 	struct rpx_limits limits;
 	struct rpx_jobs_config jobs;
+	struct rpx_drc_config drc;
 	enum { STOP_TERM, STOP_KILL, STOP_LEAVE } on_stop;
 	unsigned stop_grace;
 };
@@ -94,6 +96,12 @@ static void usage(FILE *f)
 	    "                          (default term)\n"
 	    "      --stop-grace SEC    seconds between SIGTERM and SIGKILL (default %d)\n"
 	    "\n"
+	    "At most once (duplicate request cache for SPAWN and KILL):\n"
+	    "      --drc-entries N     completed requests remembered (default %d)\n"
+	    "      --drc-bytes BYTES   reply bytes remembered (default %d)\n"
+	    "      --drc-clients N     client instances known at once (default %d)\n"
+	    "      --drc-client-ttl SEC  silence after which a client is forgotten (default %d)\n"
+	    "\n"
 	    "Limits:\n"
 	    "      --max-record BYTES      largest call record (default %d)\n"
 	    "      --max-connections N     stream clients at once (default %d)\n"
@@ -113,9 +121,10 @@ static void usage(FILE *f)
 	    "listener and then \"ready\" on standard output. SIGTERM or SIGINT stop it.\n",
 	    RPX_DEFAULT_PORT, RPX_DEFAULT_PORT, RPX_DAYTIME_PORT, RPX_OUTPUT_CAP_DEFAULT,
 	    RPX_MAX_JOBS_DEFAULT, RPX_RETAIN_JOBS_DEFAULT, RPX_RETAIN_SECONDS_DEFAULT,
-	    RPX_STOP_GRACE_DEFAULT, RPX_MAX_RECORD_DEFAULT, RPX_MAX_CONNECTIONS_DEFAULT,
-	    RPX_MAX_INFLIGHT_DEFAULT, RPX_MAX_UDP_INFLIGHT_DEFAULT, RPX_MAX_OUTPUT_DEFAULT,
-	    RPX_IDLE_TIMEOUT_DEFAULT, RPX_RECORD_TIMEOUT_DEFAULT);
+	    RPX_STOP_GRACE_DEFAULT, RPX_DRC_ENTRIES_DEFAULT, RPX_DRC_BYTES_DEFAULT,
+	    RPX_DRC_CLIENTS_DEFAULT, RPX_DRC_CLIENT_TTL_DEFAULT, RPX_MAX_RECORD_DEFAULT,
+	    RPX_MAX_CONNECTIONS_DEFAULT, RPX_MAX_INFLIGHT_DEFAULT, RPX_MAX_UDP_INFLIGHT_DEFAULT,
+	    RPX_MAX_OUTPUT_DEFAULT, RPX_IDLE_TIMEOUT_DEFAULT, RPX_RECORD_TIMEOUT_DEFAULT);
 }
 
 static unsigned long parse_number(const char *opt, const char *text, unsigned long min,
@@ -282,6 +291,10 @@ enum {
 	OPT_RETAIN_SECONDS,
 	OPT_ON_STOP,
 	OPT_STOP_GRACE,
+	OPT_DRC_ENTRIES,
+	OPT_DRC_BYTES,
+	OPT_DRC_CLIENTS,
+	OPT_DRC_CLIENT_TTL,
 };
 
 static const struct option long_options[] = {
@@ -324,6 +337,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 	};
 	o->on_stop = STOP_TERM;
 	o->stop_grace = RPX_STOP_GRACE_DEFAULT;
+	o->drc = (struct rpx_drc_config){
+	    .max_entries = RPX_DRC_ENTRIES_DEFAULT,
+	    .max_bytes = RPX_DRC_BYTES_DEFAULT,
+	    .max_clients = RPX_DRC_CLIENTS_DEFAULT,
+	    .client_ttl = RPX_DRC_CLIENT_TTL_DEFAULT,
+	};
 	while ((c = getopt_long(argc, argv, "l:d:hV", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'l':
@@ -409,6 +428,21 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_STOP_GRACE:
 			o->stop_grace = (unsigned)parse_number("--stop-grace", optarg, 0, 3600);
 			break;
+		case OPT_DRC_ENTRIES:
+			o->drc.max_entries = parse_number("--drc-entries", optarg, 1, 100000000);
+			break;
+		case OPT_DRC_BYTES:
+			o->drc.max_bytes =
+			    parse_number("--drc-bytes", optarg, 1024, (unsigned long)1 << 40);
+			break;
+		case OPT_DRC_CLIENTS:
+			o->drc.max_clients =
+			    (unsigned)parse_number("--drc-clients", optarg, 1, 100000000);
+			break;
+		case OPT_DRC_CLIENT_TTL:
+			o->drc.client_ttl =
+			    (unsigned)parse_number("--drc-client-ttl", optarg, 1, 86400 * 30);
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -430,6 +464,7 @@ int main(int argc, char **argv)
 	struct rpx_server srv;
 	struct event *sigterm, *sigint;
 	struct rpx_jobs *jobs;
+	struct rpx_drc *drc;
 	struct stopping stopping;
 	const struct rpx_program *proc;
 	char sock_path[PATH_MAX], state_dir[PATH_MAX], url[PATH_MAX + 8];
@@ -452,14 +487,15 @@ int main(int argc, char **argv)
 	srv.limits = o.limits;
 	TAILQ_INIT(&srv.conns);
 	TAILQ_INIT(&srv.listeners);
-	if ((srv.base = event_base_new()) == NULL || (srv.dispatch = rpx_dispatch_new()) == NULL)
+	if ((srv.base = event_base_new()) == NULL || (drc = rpx_drc_new(&o.drc)) == NULL ||
+	    (srv.dispatch = rpx_dispatch_new(drc)) == NULL)
 		fatalx("out of memory");
 	if ((err = rpx_dispatch_add(srv.dispatch, &rpx_svc_date_v1)) < 0)
 		fatalx("date program: %s", strerror(-err));
 	o.jobs.state_dir = o.state_dir;
 	if ((jobs = rpx_jobs_new(srv.base, &o.jobs)) == NULL)
 		fatalx("job table in %s/jobs: cannot set up", o.state_dir);
-	proc = rpx_svc_proc_init(jobs, o.insecure);
+	proc = rpx_svc_proc_init(jobs, o.insecure, &srv, drc);
 	if ((err = rpx_dispatch_add(srv.dispatch, proc)) < 0)
 		fatalx("proc program: %s", strerror(-err));
 	if (o.socket_group != NULL) {
@@ -512,6 +548,13 @@ int main(int argc, char **argv)
 	event_base_dispatch(srv.base);
 
 	log_stats(rpx_dispatch_stats(srv.dispatch));
+	const struct rpx_drc_stats *ds = rpx_drc_stats(drc);
+
+	log_info("at most once: %llu requests run, %llu retransmissions answered from the cache, "
+	         "%llu dropped in progress, %llu evictions, %llu refusals, %llu refused for room",
+	    (unsigned long long)ds->new_requests, (unsigned long long)ds->hits,
+	    (unsigned long long)ds->in_progress, (unsigned long long)ds->evictions,
+	    (unsigned long long)ds->refusals, (unsigned long long)ds->full);
 	rpx_conn_close_all(&srv);
 	rpx_listener_free_all(&srv);
 	rpx_jobs_free(jobs);
@@ -519,6 +562,7 @@ int main(int argc, char **argv)
 	event_free(sigterm);
 	event_free(sigint);
 	rpx_dispatch_free(srv.dispatch);
+	rpx_drc_free(drc);
 	event_base_free(srv.base);
 	libevent_global_shutdown();
 	return 0;

@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "procfs.h"
+#include "server.h"
 #include "svc_proc.h"
 
 #define SIGNAL_MAX 64
@@ -29,6 +30,8 @@
 struct svc_proc {
 	struct rpx_jobs *jobs;
 	bool insecure;
+	struct rpx_server *srv;
+	struct rpx_drc *drc;
 };
 
 static struct svc_proc svc;
@@ -507,6 +510,41 @@ static int proc_output_entry(struct rpx_call *call, void *args, void *res)
 	return rc;
 }
 
+static int proc_stats(struct rpx_call *call, void *args, void *res)
+{
+	rpx_stats_res *r = res;
+	const struct rpx_dispatch_stats *d = rpx_dispatch_stats(svc.srv->dispatch);
+	const struct rpx_drc_stats *c = rpx_drc_stats(svc.drc);
+
+	status_ok(&r->status);
+	r->calls = d->calls;
+	r->success = d->success;
+	r->rpc_mismatch = d->rpc_mismatch;
+	r->auth_error = d->auth_error;
+	r->prog_unavail = d->prog_unavail;
+	r->prog_mismatch = d->prog_mismatch;
+	r->proc_unavail = d->proc_unavail;
+	r->garbage_args = d->garbage_args;
+	r->system_err = d->system_err;
+	r->dropped = d->dropped;
+	r->cancelled = d->cancelled;
+	r->drc_new = c->new_requests;
+	r->drc_hits = c->hits;
+	r->drc_in_progress = c->in_progress;
+	r->drc_evictions = c->evictions;
+	r->drc_refusals = c->refusals;
+	r->drc_full = c->full;
+	r->drc_acked = c->acked;
+	r->drc_entries = c->entries;
+	r->drc_bytes = c->bytes;
+	r->drc_clients = c->clients;
+	r->jobs_running = rpx_jobs_running(svc.jobs);
+	r->jobs_started = rpx_jobs_started(svc.jobs);
+	r->orphans_reaped = rpx_jobs_orphans_reaped(svc.jobs);
+	r->connections = svc.srv->nconns;
+	return 0;
+}
+
 static const struct rpx_procinfo proc_procs[] = {
     [RPX_PROC_NULL] = {"NULL", NULL, 0, NULL, 0, proc_null, 0},
     [RPX_PROC_SPAWN] = {"SPAWN", (xdrproc_t)xdr_rpx_spawn_args, sizeof(rpx_spawn_args),
@@ -521,6 +559,8 @@ static const struct rpx_procinfo proc_procs[] = {
         (xdrproc_t)xdr_rpx_wait_res, sizeof(rpx_wait_res), proc_wait, 0},
     [RPX_PROC_OUTPUT] = {"OUTPUT", (xdrproc_t)xdr_rpx_output_args, sizeof(rpx_output_args),
         (xdrproc_t)xdr_rpx_output_res, sizeof(rpx_output_res), proc_output_entry, 0},
+    [RPX_PROC_STATS] = {"STATS", NULL, 0, (xdrproc_t)xdr_rpx_stats_res, sizeof(rpx_stats_res),
+        proc_stats, 0},
 };
 
 static struct rpx_program proc_program = {
@@ -531,10 +571,13 @@ static struct rpx_program proc_program = {
     .nprocs = sizeof(proc_procs) / sizeof(proc_procs[0]),
 };
 
-const struct rpx_program *rpx_svc_proc_init(struct rpx_jobs *jobs, bool insecure)
+const struct rpx_program *rpx_svc_proc_init(struct rpx_jobs *jobs, bool insecure,
+    struct rpx_server *srv, struct rpx_drc *drc)
 {
 	svc.jobs = jobs;
 	svc.insecure = insecure;
+	svc.srv = srv;
+	svc.drc = drc;
 	proc_program.ctx = &svc;
 	return &proc_program;
 }

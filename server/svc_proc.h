@@ -13,6 +13,10 @@
  * The program, bound to @jobs. @insecure lets callers on TCP and UDP spawn
  * and kill as rpxd's own user.
  */
-const struct rpx_program *rpx_svc_proc_init(struct rpx_jobs *jobs, bool insecure);
+struct rpx_server;
+struct rpx_drc;
+
+const struct rpx_program *rpx_svc_proc_init(struct rpx_jobs *jobs, bool insecure,
+    struct rpx_server *srv, struct rpx_drc *drc);
 
 #endif
