@@ -28,24 +28,29 @@ struct rpx_conn {
 	struct rpx_recmark rm;
 	struct event *timer; /* idle and record deadlines */
 	struct event *resume; /* restarts reading after back-pressure */
-	time_t last_activity;
-	time_t record_start; /* when the partial record began, 0 if none */
+	int64_t last_activity; /* ms, event-loop clock */
+	int64_t record_start; /* ms when the partial record began, 0 if none */
 	bool paused;
 	char name[128]; /* "tcp 127.0.0.1:40000", for logs */
 };
 
-static time_t now_sec(struct rpx_conn *conn)
+/* Milliseconds on the loop's cached clock: timers need better than seconds. */
+static int64_t now_ms(struct rpx_conn *conn)
 {
 	struct timeval tv;
 
 	event_base_gettimeofday_cached(conn->srv->base, &tv);
-	return tv.tv_sec;
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-static void arm_timer(struct rpx_conn *conn, time_t seconds)
+static void arm_timer(struct rpx_conn *conn, int64_t ms)
 {
-	struct timeval tv = {.tv_sec = seconds > 0 ? seconds : 1};
+	struct timeval tv;
 
+	if (ms <= 0)
+		ms = 1;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	evtimer_add(conn->timer, &tv);
 }
 
@@ -65,7 +70,7 @@ static void conn_process(struct rpx_conn *conn)
 	struct evbuffer *out = bufferevent_get_output(conn->bev);
 	int rc;
 
-	conn->last_activity = now_sec(conn);
+	conn->last_activity = now_ms(conn);
 	for (;;) {
 		if (conn->xprt.inflight >= lim->max_inflight ||
 		    evbuffer_get_length(out) > lim->max_output) {
@@ -97,7 +102,7 @@ static void conn_process(struct rpx_conn *conn)
 	if (rpx_recmark_partial(&conn->rm) && conn->record_start == 0) {
 		conn->record_start = conn->last_activity;
 		if (lim->record_timeout < lim->idle_timeout)
-			arm_timer(conn, lim->record_timeout);
+			arm_timer(conn, (int64_t)lim->record_timeout * 1000);
 	}
 	if (conn->paused) {
 		conn->paused = false;
@@ -139,11 +144,11 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct rpx_conn *conn = arg;
 	const struct rpx_limits *lim = &conn->srv->limits;
-	time_t now = now_sec(conn);
-	time_t next = lim->idle_timeout;
+	int64_t now = now_ms(conn);
+	int64_t next = (int64_t)lim->idle_timeout * 1000;
 
 	if (conn->record_start != 0) {
-		time_t left = conn->record_start + (time_t)lim->record_timeout - now;
+		int64_t left = conn->record_start + (int64_t)lim->record_timeout * 1000 - now;
 
 		if (left <= 0) {
 			rpx_conn_close(conn, "record not finished within --record-timeout");
@@ -151,7 +156,7 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		next = left;
 	} else if (conn->xprt.inflight == 0) {
-		time_t left = conn->last_activity + (time_t)lim->idle_timeout - now;
+		int64_t left = conn->last_activity + (int64_t)lim->idle_timeout * 1000 - now;
 
 		if (left <= 0) {
 			rpx_conn_close(conn, "idle");
@@ -232,8 +237,8 @@ struct rpx_conn *rpx_conn_new(struct rpx_server *srv, int fd, const char *kind, 
 	bufferevent_setcb(conn->bev, conn_read_cb, conn_write_cb, conn_event_cb, conn);
 	bufferevent_setwatermark(conn->bev, EV_WRITE, srv->limits.max_output / 2, 0);
 	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
-	conn->last_activity = now_sec(conn);
-	arm_timer(conn, srv->limits.idle_timeout);
+	conn->last_activity = now_ms(conn);
+	arm_timer(conn, (int64_t)srv->limits.idle_timeout * 1000);
 	TAILQ_INSERT_TAIL(&srv->conns, conn, link);
 	srv->nconns++;
 	log_debug("%s: connected", conn->name);

@@ -33,7 +33,9 @@ int rpx_date_render(int64_t seconds, uint32_t nanoseconds, bool utc, rpx_date_no
 		return -EOVERFLOW;
 	}
 	off = utc ? 0 : tm.tm_gmtoff;
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	/* RFC 3339 §5.6: four-digit year, zero-padded (strftime's %Y is not). */
+	snprintf(base, sizeof(base), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	if (off == 0)
 		strcpy(offset, "Z");
 	else
