@@ -4,8 +4,9 @@
  *	rpx [-H URL]... [--timeout MS] [--retry MS] COMMAND [ARGS]
  *
  * A subcommand is one entry in the commands[] table and one cmd_*.c file
- * (later: spawn, ps, kill, wait, logs, run). rpx only uses librpx, the way
- * any other client program would.
+ * (ping, date; spawn, run, ps, info, kill, wait, logs for the PROC
+ * program, with what they share in proc_common.c and spawn_opts.c). rpx
+ * only uses librpx, the way any other client program would.
  */
 #include <errno.h>
 #include <limits.h>
@@ -24,6 +25,16 @@ static const struct rpx_cmd commands[] = {
     {"ping", "call the NULL procedure of every known program; print round trip times", rpx_cmd_ping,
         rpx_cmd_ping_usage},
     {"date", "print the host's current time (DATE program, NOW)", rpx_cmd_date, rpx_cmd_date_usage},
+    {"spawn", "start a command on the host as a job; print its ID", rpx_cmd_spawn,
+        rpx_cmd_spawn_usage},
+    {"run", "run a command on the host, copy its output, exit with its status", rpx_cmd_run,
+        rpx_cmd_run_usage},
+    {"ps", "list your jobs, or every process of the host (--all, --tree)", rpx_cmd_ps,
+        rpx_cmd_ps_usage},
+    {"info", "show one job in detail", rpx_cmd_info, rpx_cmd_info_usage},
+    {"kill", "send a signal to jobs", rpx_cmd_kill, rpx_cmd_kill_usage},
+    {"wait", "wait for a job to end; exit with its status", rpx_cmd_wait, rpx_cmd_wait_usage},
+    {"logs", "print a job's output (-f: follow it)", rpx_cmd_logs, rpx_cmd_logs_usage},
 };
 
 static const struct rpx_cmd *find_command(const char *name)

@@ -80,6 +80,79 @@ int rpx_cmd_ping(struct rpx_cli *cli, int argc, char **argv);
 void rpx_cmd_ping_usage(FILE *out);
 int rpx_cmd_date(struct rpx_cli *cli, int argc, char **argv);
 void rpx_cmd_date_usage(FILE *out);
+int rpx_cmd_spawn(struct rpx_cli *cli, int argc, char **argv);
+void rpx_cmd_spawn_usage(FILE *out);
+int rpx_cmd_run(struct rpx_cli *cli, int argc, char **argv);
+void rpx_cmd_run_usage(FILE *out);
+int rpx_cmd_ps(struct rpx_cli *cli, int argc, char **argv);
+void rpx_cmd_ps_usage(FILE *out);
+int rpx_cmd_info(struct rpx_cli *cli, int argc, char **argv);
+void rpx_cmd_info_usage(FILE *out);
+int rpx_cmd_kill(struct rpx_cli *cli, int argc, char **argv);
+void rpx_cmd_kill_usage(FILE *out);
+int rpx_cmd_wait(struct rpx_cli *cli, int argc, char **argv);
+void rpx_cmd_wait_usage(FILE *out);
+int rpx_cmd_logs(struct rpx_cli *cli, int argc, char **argv);
+void rpx_cmd_logs_usage(FILE *out);
+
+/* Shared by the PROC subcommands (proc_common.c). */
+
+/*
+ * Opens the one host a PROC subcommand talks to; with several -H prints
+ * "rpx: CMD: one host at a time" and sets *status to RPX_EXIT_USAGE, on a
+ * connect failure prints why and sets RPX_EXIT_FAIL. NULL on failure.
+ */
+struct rpx_client *rpx_cli_open_one(const struct rpx_cli *cli, const char *cmd, int *status);
+
+/* A job ID in decimal; 0 or -EINVAL (after printing "rpx: CMD: bad job ID"). */
+int rpx_cli_parse_job(const char *cmd, const char *text, uint64_t *job);
+
+/* The exit status a shell gives a child that ended like e: code, or 128+signal. */
+int rpx_cli_exit_status(const rpx_exit *e);
+
+/* "exited with code 3", "killed by signal 9 (KILL), core dumped", "running". */
+void rpx_cli_exit_text(const rpx_exit *e, char *buf, size_t len);
+
+/* The members of an rpx_exit as JSON members, without braces: "how":"exited",... */
+void rpx_json_exit_members(FILE *out, const rpx_exit *e);
+
+/*
+ * Copies a job's output to our stdout (job's stdout) and stderr (job's
+ * stderr), streams a bitmask of RPX_STREAM_*. Without follow: what is in
+ * the log now. With follow: until the streams end or the job ends, asking
+ * the server to hold each call up to slice_ms; after each reply tick(arg)
+ * runs (when not NULL) and a non-zero return stops the copy and is
+ * returned. Returns 0, a negative errno (message printed, prefixed
+ * "rpx: CMD: "), or tick's value.
+ */
+int rpx_cli_copy_output(struct rpx_client *cl, const char *cmd, uint64_t job, unsigned int streams,
+    int follow, int slice_ms, int (*tick)(void *arg), void *arg);
+
+/*
+ * Spawn options shared by `rpx spawn` and `rpx run` (spawn_opts.c). The
+ * arrays point into argv or into buffers freed by rpx_cli_spawn_free().
+ */
+struct rpx_cli_spawn {
+	struct rpx_spawn_opts opts;
+	const char **env_set;
+	const char **env_unset;
+	const char **labels;
+	char *stdin_buf;
+	char *shell_cmd;
+	int json;
+};
+
+/*
+ * Parses `CMD [OPTIONS] [--] COMMAND ARGS...` into *sp (with --json only
+ * when allow_json). Returns 0, or an exit status after printing why (also
+ * RPX_EXIT_OK after --help, with *done set).
+ */
+int rpx_cli_spawn_parse(struct rpx_cli *cli, const char *cmd, void (*usage)(FILE *out),
+    int allow_json, int argc, char **argv, struct rpx_cli_spawn *sp, int *done);
+void rpx_cli_spawn_free(struct rpx_cli_spawn *sp);
+
+/* The spawn options, for a subcommand's usage text. */
+void rpx_cli_spawn_usage(FILE *out);
 
 /* JSON output (out_json.c). */
 void rpx_json_string(FILE *out, const char *s);
