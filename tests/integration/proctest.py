@@ -35,7 +35,7 @@ from rpxtest import (  # noqa: E402,F401
 
 PROC_PROG = 0x20007702
 PROC_VERS = 1
-NULL, SPAWN, LIST, INFO, KILL, WAIT, OUTPUT = range(7)
+NULL, SPAWN, LIST, INFO, KILL, WAIT, OUTPUT, STATS = range(8)
 
 ARGV_MAX = 4096
 ENV_MAX = 4096
@@ -249,10 +249,26 @@ def dec_output(results):
                                  ended=u.bool()))
 
 
-DECODERS = {SPAWN: dec_spawn, LIST: dec_list, INFO: dec_info, KILL: dec_kill, WAIT: dec_wait,
+STATS_FIELDS = ("calls", "success", "rpc_mismatch", "auth_error", "prog_unavail", "prog_mismatch",
+                "proc_unavail", "garbage_args", "system_err", "dropped", "cancelled", "drc_new",
+                "drc_hits", "drc_in_progress", "drc_evictions", "drc_refusals", "drc_full",
+                "drc_acked", "drc_entries", "drc_bytes", "drc_clients", "jobs_running",
+                "jobs_started", "orphans_reaped", "connections")
+
+
+def dec_stats(results):
+    def body(u):
+        r = Obj(status=d_status(u))
+        for f in STATS_FIELDS:
+            r[f] = u.uhyper()
+        return r
+    return _decode(results, "STATS result", body)
+
+
+DECODERS = {STATS: dec_stats, SPAWN: dec_spawn, LIST: dec_list, INFO: dec_info, KILL: dec_kill, WAIT: dec_wait,
             OUTPUT: dec_output, NULL: lambda r: (eq(r, b"", "NULL results"), None)[1]}
 PROC_NAMES = {NULL: "NULL", SPAWN: "SPAWN", LIST: "LIST", INFO: "INFO", KILL: "KILL",
-              WAIT: "WAIT", OUTPUT: "OUTPUT"}
+              WAIT: "WAIT", OUTPUT: "OUTPUT", STATS: "STATS"}
 
 
 def expect_ok(st, what):
@@ -339,6 +355,11 @@ class ProcClient:
 
     def null(self):
         return self.call(NULL)
+
+    def stats(self):
+        r = self.call(STATS)
+        expect_ok(r.status, "STATS")
+        return r
 
     def spawn(self, argv, timeout=None, **kw):
         return self.call(SPAWN, enc_spawn(argv, **kw), timeout)

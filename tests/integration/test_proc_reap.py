@@ -98,6 +98,7 @@ def case_unwaited_jobs_reaped():
 def case_orphans_reaped():
     """`sh -c 'sleep 0.2 &'`: the sleep is re-parented to rpxd and reaped when it ends."""
     with start_rpxd() as d, ProcClient(d) as c:
+        reaped0 = c.stats().orphans_reaped
         orphans = []
         for _ in range(20):
             s, w, out, err = c.run_output(["sh", "-c", "sleep 0.5 >/dev/null 2>&1 & echo $!"])
@@ -119,6 +120,9 @@ def case_orphans_reaped():
         time.sleep(1.0)
         eq(zombies_of(d.pid), [], "zombie children of rpxd a second after `sleep 0.2 &`")
         eq(children_of(d.pid), [], "children of rpxd")
+        st = c.stats()
+        eq(st.orphans_reaped - reaped0, 40, "STATS orphans_reaped")
+        eq((st.jobs_running, st.jobs_started), (0, 40), "STATS jobs (running, started)")
 
 
 if __name__ == "__main__":
