@@ -50,6 +50,9 @@ struct rpx_client {
 	char error[512];
 };
 
+/* The largest datagram a UDP call or reply can be (IPv4: 65535 - 20 - 8). */
+#define UDP_MSG_MAX 65507
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -213,7 +216,8 @@ static int client_connect(struct rpx_client *cl, char *why, size_t whylen)
 	nb.len = addrlen;
 	nb.maxlen = addrlen;
 	if (cl->url.transport == RPX_TRANSPORT_UDP)
-		clnt = clnt_dg_create(fd, &nb, RPX_DATE_PROG, RPX_DATE_VERS, 0, 0);
+		/* libtirpc's default buffers (UDPMSGSIZE, 8800 bytes) would cut a LIST reply. */
+		clnt = clnt_dg_create(fd, &nb, RPX_DATE_PROG, RPX_DATE_VERS, UDP_MSG_MAX, UDP_MSG_MAX);
 	else
 		clnt = clnt_vc_create(fd, &nb, RPX_DATE_PROG, RPX_DATE_VERS, 0, 0);
 	if (clnt == NULL) {

@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""rpx ps lists the caller's jobs (table, --json, filters), --all shows pid 1 and rpxd, --tree nests the job under rpxd; rpx info.
+
+Environment: RPXD, RPX (paths of the binaries).
+"""
+# ---- shared by the test_proc_cli_* scripts (each is standalone) ----
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77  # ctest SKIP_RETURN_CODE
+
+
+def fail(msg):
+    sys.stderr.write("FAIL: %s\n" % msg)
+    sys.exit(1)
+
+
+def binary(var):
+    path = os.environ.get(var)
+    if not path or not os.access(path, os.X_OK):
+        sys.stderr.write("SKIP: $%s is not an executable (%r)\n" % (var, path))
+        sys.exit(SKIP)
+    return path
+
+
+class Rpxd:
+    """A real rpxd on port 0 (tcp) and a Unix socket, daytime off, its own state dir."""
+
+    def __init__(self, rpxd, extra=()):
+        self.tmp = tempfile.mkdtemp(prefix="rpx-proc-cli-")
+        state = os.path.join(self.tmp, "state")
+        os.mkdir(state)
+        self.proc = subprocess.Popen(
+            [rpxd, "--listen", "tcp://127.0.0.1:0", "--listen", "unix:" + os.path.join(self.tmp, "s"),
+             "--daytime", "off", "--state-dir", state] + list(extra),
+            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        self.urls = {}
+        deadline = time.monotonic() + 10
+        buf = b""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.stop()
+                fail("rpxd did not print 'ready' within 10 s")
+            r, _, _ = select.select([self.proc.stdout], [], [], left)
+            if not r:
+                continue
+            chunk = os.read(self.proc.stdout.fileno(), 4096)
+            if not chunk:
+                self.stop()
+                fail("rpxd exited before 'ready' (status %r)" % self.proc.poll())
+            buf += chunk
+            lines = buf.split(b"\n")
+            buf = lines.pop()
+            done = False
+            for line in lines:
+                words = line.decode().split()
+                if words == ["ready"]:
+                    done = True
+                elif len(words) == 2 and words[0] == "listening":
+                    self.urls[words[1].split(":", 1)[0]] = words[1]
+            if done:
+                break
+        for t in ("tcp", "unix"):
+            if t not in self.urls:
+                self.stop()
+                fail("rpxd printed no 'listening %s' line: %r" % (t, self.urls))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+                shutil.rmtree(self.tmp, ignore_errors=True)
+                fail("rpxd did not exit within 10 s of SIGTERM")
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.proc.returncode != 0:
+            fail("rpxd exited with status %r" % self.proc.returncode)
+
+
+def clean_env():
+    e = dict(os.environ)
+    e.pop("RPX_HOST", None)
+    return e
+
+
+def run(argv, timeout=20, stdin_data=None):
+    """Runs argv; returns (status, stdout, stderr, seconds)."""
+    t0 = time.monotonic()
+    p = subprocess.run(argv, input=stdin_data, stdin=None if stdin_data is not None else subprocess.DEVNULL,
+                       capture_output=True, text=True, env=clean_env(), timeout=timeout)
+    return p.returncode, p.stdout, p.stderr, time.monotonic() - t0
+
+
+def show(argv):
+    return " ".join(argv)
+
+
+def expect(argv, status, stdout=None, stderr_re=None, **kw):
+    """Runs argv and checks its exit status (and stdout exactly, stderr by regex)."""
+    st, out, err, _ = run(argv, **kw)
+    if st != status:
+        fail("%s: exit %d, expected %d (stdout %r, stderr %r)" % (show(argv), st, status, out, err))
+    if stdout is not None and out != stdout:
+        fail("%s: stdout %r, expected %r" % (show(argv), out, stdout))
+    if stderr_re is not None and not re.search(stderr_re, err):
+        fail("%s: stderr %r does not match %r" % (show(argv), err, stderr_re))
+    if stderr_re is None and status == 0 and err:
+        fail("%s: unexpected stderr %r" % (show(argv), err))
+    return out, err
+
+
+def spawn(rpx, url, *args):
+    """rpx spawn ARGS; returns the job ID (checks the output is one number)."""
+    out, _ = expect([rpx, "-H", url, "spawn"] + list(args), 0)
+    if not re.match(r"^[1-9][0-9]*\n$", out):
+        fail("spawn %r: output %r is not one job ID" % (args, out))
+    return int(out)
+
+
+def wait_until(cond, what, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            fail("%s: not within %g s" % (what, timeout))
+        time.sleep(0.05)
+
+
+def pid_gone(pid):
+    """True when pid no longer exists (or is a zombie nobody reaped yet is NOT gone)."""
+    return not os.path.exists("/proc/%d" % pid)
+# ---- end of shared part ----
+
+HEADER = ["JOB", "PID", "PPID", "PGID", "S", "UID", "PRI", "NI", "RSS", "TIME", "CMD"]
+
+
+def table(out, what):
+    """Parses the ps table: header check, then rows as lists of 10 fields + CMD."""
+    lines = out.splitlines()
+    if not lines or lines[0].split() != HEADER:
+        fail("%s: header %r, expected %r" % (what, lines[:1], HEADER))
+    rows = []
+    for l in lines[1:]:
+        f = l.split(None, 10)
+        if len(f) != 11:
+            fail("%s: row %r does not have 11 columns" % (what, l))
+        rows.append((f, l))
+    return rows
+
+
+def jsonl(out, what):
+    objs = []
+    for l in out.splitlines():
+        try:
+            objs.append(json.loads(l))
+        except ValueError as e:
+            fail("%s: not JSON (%s): %r" % (what, e, l))
+    return objs
+
+
+def main():
+    rpx = binary("RPX")
+    d = Rpxd(binary("RPXD"))
+    u = d.urls["unix"]
+    t = d.urls["tcp"]
+    try:
+        # No jobs yet: the header only.
+        out, _ = expect([rpx, "-H", u, "ps"], 0)
+        if table(out, "ps with no jobs"):
+            fail("ps with no jobs: rows %r" % out)
+
+        a = spawn(rpx, u, "--name", "alpha", "--label", "team=red", "--", "sleep", "100")
+        b = spawn(rpx, u, "--name", "beta", "--label", "team=blue", "--", "sh", "-c", "sleep 100")
+        c = spawn(rpx, u, "--name", "gamma", "--", "sh", "-c", "exit 4")
+        expect([rpx, "-H", u, "wait", "--keep", str(c)], 4)
+
+        # ps shows the caller's jobs: JOB, PID, S, CMD.
+        out, _ = expect([rpx, "-H", u, "ps"], 0)
+        rows = table(out, "ps")
+        jobs = {int(f[0]): (f, l) for f, l in rows}
+        if set(jobs) != {a, b, c}:
+            fail("ps: jobs %r, expected %r: %r" % (sorted(jobs), sorted({a, b, c}), out))
+        if jobs[a][0][10] != "sleep 100" or jobs[b][0][10] != "sh -c sleep 100":
+            fail("ps: CMD column wrong: %r" % out)
+        if jobs[a][0][4] not in ("S", "R"):
+            fail("ps: state of a sleeping job is %r" % jobs[a][0][4])
+        if int(jobs[a][0][5]) != os.getuid():
+            fail("ps: UID of the job is %r, expected ours %d" % (jobs[a][0][5], os.getuid()))
+
+        # --json: one object per line with typed fields; the ended job carries its exit.
+        out, _ = expect([rpx, "-H", u, "ps", "--json"], 0)
+        objs = {o["job"]: o for o in jsonl(out, "ps --json")}
+        if set(objs) != {a, b, c}:
+            fail("ps --json: jobs %r" % sorted(objs))
+        oa = objs[a]
+        if oa["name"] != "alpha" or oa["labels"] != {"team": "red"} or oa["state"] not in (
+                "waiting", "running") or oa["exit"] is not None or not oa["pid"] > 1 or \
+                oa["cmdline"] != "sleep 100":
+            fail("ps --json, job alpha: %r" % oa)
+        ex = objs[c]["exit"]
+        if ex is None or ex["how"] != "exited" or ex["code"] != 4 or objs[c]["state"] != "terminated":
+            fail("ps --json, ended job gamma: %r" % objs[c])
+
+        # Filters: --name, --label, --state.
+        def ps_jobs(*args):
+            out, _ = expect([rpx, "-H", u, "ps", "--json"] + list(args), 0)
+            return sorted(o["job"] for o in jsonl(out, "ps %r" % (args,)))
+        if ps_jobs("--name", "beta") != [b]:
+            fail("ps --name beta: %r" % ps_jobs("--name", "beta"))
+        if ps_jobs("--label", "team=red") != [a]:
+            fail("ps --label team=red: %r" % ps_jobs("--label", "team=red"))
+        if ps_jobs("--state", "terminated") != [c]:
+            fail("ps --state terminated: %r" % ps_jobs("--state", "terminated"))
+        if ps_jobs("--state", "running,waiting") != sorted([a, b]):
+            fail("ps --state running,waiting: %r" % ps_jobs("--state", "running,waiting"))
+        expect([rpx, "-H", u, "ps", "--state", "dancing"], 2, stderr_re="--state")
+        expect([rpx, "-H", u, "ps", "--label", "novalue"], 2, stderr_re="KEY=VALUE")
+
+        # info: text and JSON.
+        out, _ = expect([rpx, "-H", u, "info", str(a)], 0)
+        for pat in (r"^job +%d$" % a, r"^name +alpha$", r"^pid +%d$" % oa["pid"], r"^cwd +/$",
+                    r'^argv +"sleep" "100"$', r"^labels +team=red$", r"^status +running$"):
+            if not re.search(pat, out, re.M):
+                fail("info %d: no line matching %r in %r" % (a, pat, out))
+        out, _ = expect([rpx, "-H", u, "info", "--json", str(c)], 0)
+        oc = json.loads(out)
+        if oc["argv"] != ["sh", "-c", "exit 4"] or oc["cwd"] != "/" or oc["exit"]["code"] != 4 or \
+                oc["job"] != c or not isinstance(oc["stdout_bytes"], int):
+            fail("info --json %d: %r" % (c, oc))
+        expect([rpx, "-H", u, "info", "999999"], 1, stderr_re=r"^rpx: info: job 999999: server: ")
+
+        # --all: every process of the host, pid 1 and rpxd among them; also over TCP (read-only).
+        for url in (u, t):
+            out, _ = expect([rpx, "-H", url, "ps", "--all"], 0)
+            rows = table(out, "ps --all over %s" % url)
+            pids = {int(f[1]): (f, l) for f, l in rows}
+            if 1 not in pids:
+                fail("ps --all over %s: no pid 1" % url)
+            if d.proc.pid not in pids or "rpxd" not in pids[d.proc.pid][0][10]:
+                fail("ps --all over %s: rpxd (pid %d) missing: %r"
+                     % (url, d.proc.pid, pids.get(d.proc.pid)))
+            if len(pids) < 3:
+                fail("ps --all over %s: only %d processes" % (url, len(pids)))
+        # The jobs appear in --all with their JOB number.
+        out, _ = expect([rpx, "-H", u, "ps", "--all", "--json"], 0)
+        allp = {o["pid"]: o for o in jsonl(out, "ps --all --json")}
+        if allp.get(oa["pid"], {}).get("job") != a:
+            fail("ps --all --json: job %d (pid %d) not marked: %r" % (a, oa["pid"], allp.get(oa["pid"])))
+
+        # --tree: the job's process under rpxd, rpxd under its parent; children indented.
+        out, _ = expect([rpx, "-H", u, "ps", "--all", "--tree", "--json"], 0)
+        tree = jsonl(out, "ps --all --tree --json")
+        order = [o["pid"] for o in tree]
+        depth = {o["pid"]: o["depth"] for o in tree}
+        if len(order) != len(set(order)):
+            fail("ps --tree: a process printed twice")
+        if depth.get(1) != 0:
+            fail("ps --tree: pid 1 at depth %r" % depth.get(1))
+        rp, jp = d.proc.pid, oa["pid"]
+        if rp not in depth or jp not in depth or depth[jp] != depth[rp] + 1 or \
+                order.index(jp) < order.index(rp):
+            fail("ps --tree: job pid %d (depth %r) not under rpxd pid %d (depth %r)"
+                 % (jp, depth.get(jp), rp, depth.get(rp)))
+        # Every child comes after its parent, one level deeper.
+        seen = {}
+        for o in tree:
+            if o["ppid"] in seen and o["depth"] != seen[o["ppid"]] + 1:
+                fail("ps --tree: pid %d at depth %d under ppid %d at depth %d"
+                     % (o["pid"], o["depth"], o["ppid"], seen[o["ppid"]]))
+            seen[o["pid"]] = o["depth"]
+        out, _ = expect([rpx, "-H", u, "ps", "--all", "--tree"], 0)
+        table(out, "ps --all --tree")
+        lines = out.splitlines()
+        col = lines[0].index("CMD")
+        cmd = {int(l.split()[1]): l[col:] for l in lines[1:]}
+        indent = lambda c: len(c) - len(c.lstrip(" "))
+        if not re.match(r"^ *\\_ sleep 100$", cmd[jp]) or indent(cmd[jp]) <= indent(cmd[rp]):
+            fail("ps --tree: job line %r not indented under rpxd's %r" % (cmd[jp], cmd[rp]))
+        if indent(cmd[1]) != 0:
+            fail("ps --tree: pid 1 indented: %r" % cmd[1])
+
+        for j in (a, b):
+            expect([rpx, "-H", u, "kill", "-s", "KILL", str(j)], 0)
+            expect([rpx, "-H", u, "wait", str(j)], 137)
+        expect([rpx, "-H", u, "wait", str(c)], 4)
+        out, _ = expect([rpx, "-H", u, "ps", "--json"], 0)
+        if out:
+            fail("ps after reaping every job: %r" % out)
+    finally:
+        d.stop()
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
