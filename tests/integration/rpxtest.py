@@ -385,8 +385,12 @@ def check_now_res(r, what="NOW", now=None, offset=None, zone=None):
         check(abs(r["seconds"] + r["nanoseconds"] / 1e9 - now) < 5.0,
               "%s seconds %d not within 5 s of time.time() %.3f" % (what, r["seconds"], now))
     secs, frac, off, _ = parse_rfc3339(r["rfc3339"])
-    eq(secs, r["seconds"], what + " rfc3339 %r vs seconds" % r["rfc3339"])
-    eq(off, r["utc_offset"], what + " rfc3339 %r offset vs utc_offset" % r["rfc3339"])
+    # docs/protocol.md: the text's offset is in whole minutes; seconds of an
+    # offset are cut off in the text (utc_offset keeps them).
+    uo = r["utc_offset"]
+    text_off = (abs(uo) // 60 * 60) * (-1 if uo < 0 else 1)
+    eq(off, text_off, what + " rfc3339 %r offset vs utc_offset %d" % (r["rfc3339"], uo))
+    eq(secs, r["seconds"] + uo - text_off, what + " rfc3339 %r vs seconds" % r["rfc3339"])
     if frac:
         eq(int(frac), r["nanoseconds"] // 10 ** (9 - len(frac)),
            what + " rfc3339 %r fraction vs nanoseconds %d" % (r["rfc3339"], r["nanoseconds"]))
@@ -449,6 +453,7 @@ class Stream:
         self.sock.connect(addr)
         self.buf = bytearray()
         self.eof = False
+        self.last_fragments = 0  # fragments of the last record received
 
     def close(self):
         try:
@@ -490,6 +495,7 @@ class Stream:
         deadline = time.monotonic() + timeout
         record = bytearray()
         pos = 0
+        self.last_fragments = 0
         while True:
             while len(self.buf) < pos + 4:
                 if not self._fill(deadline):
@@ -501,6 +507,7 @@ class Stream:
                     raise Closed()
             record += self.buf[pos + 4:pos + 4 + n]
             pos += 4 + n
+            self.last_fragments += 1
             if hdr & LAST_FRAGMENT:
                 del self.buf[:pos]
                 return bytes(record)
@@ -872,6 +879,10 @@ def main(cases, transports=("tcp", "udp", "unix")):
             % (transport, ", ".join(transports)))
         sys.exit(2)
     only = sys.argv[2:]
+    unknown = set(only) - set(f.__name__ for f in cases)
+    if unknown:
+        log("no case named %s" % " ".join(sorted(unknown)))
+        sys.exit(2)
     failed = []
     for f in cases:
         name = f.__name__

@@ -1,4 +1,4 @@
-"""rpxd accepts AUTH_NONE and well-formed AUTH_SYS credentials, and denies other flavors and malformed AUTH_SYS with AUTH_BADCRED and non-NONE verifiers with AUTH_BADVERF.
+"""rpxd accepts AUTH_NONE and well-formed AUTH_SYS credentials, and denies other flavors, AUTH_NONE with a body and malformed AUTH_SYS (bad lengths, 17 gids, trailing bytes) with AUTH_BADCRED, and verifiers other than an empty AUTH_NONE with AUTH_BADVERF.
 
 Usage: test_auth.py tcp|udp|unix [case...]
 """
@@ -63,6 +63,9 @@ def case_malformed_auth_sys_badcred(transport):
         ("machinename length past the body", x_uint(1) + x_uint(200) + b"abcd"),
         ("gid count past the body", x_uint(1) + x_string("h") + x_uint(0) + x_uint(0)
          + x_uint(3) + x_uint(1)),
+        ("4 bytes after authsys_parms", good + x_uint(0)),
+        ("400 bytes: 16 gids and 324 bytes after", auth_sys_body(gids=tuple(range(16)))
+         + b"\0" * (400 - len(auth_sys_body(gids=tuple(range(16)))))),
     ]
     with Rpxd() as d, Client(d, transport) as c:
         for what, body in bodies:
@@ -73,12 +76,25 @@ def case_malformed_auth_sys_badcred(transport):
         assert_serves(d, transport)
 
 
+def case_auth_none_with_body_badcred(transport):
+    """An AUTH_NONE credential with a non-empty body -> AUTH_BADCRED."""
+    with Rpxd() as d, Client(d, transport) as c:
+        for body in (b"\0\0\0\0", b"x", b"y" * 400):
+            xid = new_xid()
+            r = c.call(DATE_NULL, xid=xid, cred=(AUTH_NONE, body))
+            expect_denied(r, xid, AUTH_ERROR, auth_stat=AUTH_BADCRED,
+                          what="AUTH_NONE cred with %d body bytes" % len(body))
+        c.null()
+
+
 def case_bad_verifier_badverf(transport):
-    """A verifier flavor other than AUTH_NONE -> AUTH_BADVERF (with NONE or SYS credentials)."""
+    """A verifier flavor other than AUTH_NONE, or an AUTH_NONE verifier with a body,
+    -> AUTH_BADVERF (with NONE or SYS credentials)."""
     with Rpxd() as d, Client(d, transport) as c:
         for cred in (AUTH_NONE_AUTH, (AUTH_SYS, auth_sys_body())):
             for verf in ((AUTH_SYS, auth_sys_body()), (AUTH_SHORT, b"\0" * 8),
-                         (AUTH_DH, b"\0" * 12), (RPCSEC_GSS, b""), (0x777, b"zz")):
+                         (AUTH_DH, b"\0" * 12), (RPCSEC_GSS, b""), (0x777, b"zz"),
+                         (AUTH_NONE, b"\0\0\0\0"), (AUTH_NONE, b"v" * 400)):
                 xid = new_xid()
                 r = c.call(DATE_NOW, xid=xid, cred=cred, verf=verf)
                 expect_denied(r, xid, AUTH_ERROR, auth_stat=AUTH_BADVERF,
@@ -89,4 +105,4 @@ def case_bad_verifier_badverf(transport):
 
 if __name__ == "__main__":
     main([case_auth_sys_accepted, case_unknown_flavors_badcred, case_malformed_auth_sys_badcred,
-          case_bad_verifier_badverf])
+          case_auth_none_with_body_badcred, case_bad_verifier_badverf])

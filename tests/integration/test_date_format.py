@@ -1,4 +1,4 @@
-"""DATE FORMAT renders a caller's instant as exact RFC 3339 text (UTC and the server's TZ), echoes the instant, and refuses nanoseconds >= 1e9 and years RFC 3339 cannot write with an error code and message.
+"""DATE FORMAT renders a caller's instant as exact RFC 3339 text (UTC and the server's TZ), echoes the instant, and refuses nanoseconds >= 1e9 (EINVAL) and years outside 0000..9999 in the chosen zone (EOVERFLOW) with the documented messages.
 
 Usage: test_date_format.py tcp|udp|unix [case...]
 """
@@ -38,6 +38,10 @@ LOCAL_CASES = [
      "2026-06-20T20:00:00.250000000-04:00", -14400, "EDT"),
     ("NPT-5:45", 1700000000, 0, "2023-11-15T03:58:20.000000000+05:45", 20700, "NPT"),
     ("HST10", 1700000000, 999999999, "2023-11-14T12:13:20.999999999-10:00", -36000, "HST"),
+    # Offsets with seconds: the text keeps whole minutes, utc_offset all of it.
+    ("XST-0:15:30", 0, 0, "1970-01-01T00:15:30.000000000+00:15", 930, "XST"),
+    ("YST0:15:30", 0, 0, "1969-12-31T23:44:30.000000000-00:15", -930, "YST"),
+    ("XST-5:30", 253402300799 - 19800, 0, "9999-12-31T23:59:59.000000000+05:30", 19800, "XST"),
 ]
 
 
@@ -66,6 +70,8 @@ def case_table_self_check(transport):
     for tz, s, ns, text, off, zone in LOCAL_CASES:
         eq(local_offset(tz, s), (off, zone), "table entry %s %d offset/zone" % (tz, s))
         eq(expected_utc_text(s + off, ns)[:-1], text[:-6], "table entry %s %d text" % (tz, s))
+        text_off = (abs(off) // 60 * 60) * (-1 if off < 0 else 1)
+        eq(parse_rfc3339(text)[0], s + off - text_off, "table entry %s %d parsed" % (tz, s))
 
 
 def case_format_utc_exact(transport):
@@ -100,25 +106,35 @@ def case_format_local_exact(transport):
                    (s, ns, off, zone), "FORMAT(%d, %d, local TZ=%s) fields" % (s, ns, tz))
 
 
-def expect_format_error(c, s, ns, utc, what):
+MSG_NANOSECONDS = "nanoseconds must be below 1000000000"
+MSG_YEARS = "instant outside the years 0000 to 9999"
+
+
+def expect_format_error(c, s, ns, utc, error, message):
     err, msg = c.format(s, ns, utc)
-    check(err != 0, "FORMAT(%d, %d, utc=%s) %s: expected error != 0, got success %r"
-          % (s, ns, utc, what, msg))
-    check(isinstance(msg, str) and msg.strip() != "",
-          "FORMAT(%d, %d) %s: error %d with an empty message" % (s, ns, what, err))
-    return err, msg
+    eq((err, msg), (error, message), "FORMAT(%d, %d, utc=%s) error and message" % (s, ns, utc))
 
 
 def case_format_errors(transport):
-    """nanoseconds >= 1e9 and years outside 0000..9999 -> error != 0 with a message."""
-    with Rpxd(env={"TZ": "UTC0"}) as d, Client(d, transport) as c:
+    """docs/protocol.md: nanoseconds >= 1e9 -> EINVAL, years outside 0000..9999 in the
+    chosen zone -> EOVERFLOW, each with its documented message."""
+    with Rpxd(env={"TZ": "XST-5:30"}) as d, Client(d, transport) as c:
         for utc in (True, False):
             for ns in (1000000000, 1000000001, 0xFFFFFFFF):
-                err, msg = expect_format_error(c, 0, ns, utc, "nanoseconds %d" % ns)
-                eq(err, errno.EINVAL, "FORMAT nanoseconds %d error code (message %r)" % (ns, msg))
+                expect_format_error(c, 0, ns, utc, errno.EINVAL, MSG_NANOSECONDS)
             # RFC 3339 date-fullyear is 4DIGIT: year 10000 cannot be written.
-            for s in (253402300800, 2 ** 62, 2 ** 63 - 1, -2 ** 63, -62167219201):
-                expect_format_error(c, s, 0, utc, "year outside 0000..9999")
+            for s in (253402300800, 2 ** 62, 2 ** 63 - 1, -2 ** 63, -62167219201 - 86400):
+                expect_format_error(c, s, 0, utc, errno.EOVERFLOW, MSG_YEARS)
+        # Both checks fail: nanoseconds is checked first.
+        expect_format_error(c, 2 ** 62, 1000000000, True, errno.EINVAL, MSG_NANOSECONDS)
+        # "In the chosen zone": the last second of 9999 in UTC is in year 10000 at
+        # +05:30, and 0000-01-01T00:00:00 at +05:30 is still in year -1 in UTC.
+        eq(c.format(253402300799, 0, True)[0], 0, "9999-12-31T23:59:59Z in UTC")
+        expect_format_error(c, 253402300799, 0, False, errno.EOVERFLOW, MSG_YEARS)
+        err, r = c.format(-62167219200 - 19800, 0, False)
+        eq((err, r["rfc3339"] if err == 0 else r), (0, "0000-01-01T00:00:00.000000000+05:30"),
+           "first second of year 0000 at +05:30")
+        expect_format_error(c, -62167219200 - 19800, 0, True, errno.EOVERFLOW, MSG_YEARS)
         # The server is still fine.
         eq(c.format(0, 0, True)[1]["rfc3339"], UTC_CASES[0][2], "FORMAT after errors")
         assert_serves(d, transport)

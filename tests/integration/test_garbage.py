@@ -1,4 +1,4 @@
-"""Hostile bytes on a stream connection (random bytes, random records, truncated records, empty records, REPLY and unknown message types, undecodable headers) get an answer, are ignored, or close that connection - never a crash - and a fresh client's NULL call still succeeds after each.
+"""Hostile bytes on a stream connection never crash rpxd: random bytes and records are answered, ignored or close that connection; per docs/protocol.md empty records, REPLY and unknown message types are dropped without a reply, undecodable call headers get AUTH_BADCRED; a fresh client's NULL call succeeds after each.
 
 Usage: test_garbage.py tcp|unix [case...]
 """
@@ -87,17 +87,20 @@ def case_truncated_record_then_close(transport):
 
 
 def case_empty_record(transport):
-    """A record of 0 bytes (0x80000000) and one made of empty fragments."""
+    """A record of 0 bytes (0x80000000) and one made of empty fragments: dropped
+    without a reply (shorter than 12 bytes), the connection keeps serving."""
     with Rpxd() as d:
         for data in (struct.pack(">I", LAST_FRAGMENT), struct.pack(">III", 0, 0, LAST_FRAGMENT)):
             with Stream(transport, d.rpc_addr(transport)) as s:
                 s.send(data)
-                then_null_or_closed(s, "empty record %s" % data.hex())
+                eq(then_null_or_closed(s, "empty record %s" % data.hex()), "served",
+                   "after an empty record")
             still_alive(d, transport, "empty record")
 
 
 def case_non_call_messages(transport):
-    """A REPLY message, msg_type 2 and 0xffffffff sent to rpxd are not answered."""
+    """Messages shorter than 12 bytes or whose msg_type is not CALL (a REPLY, 2,
+    0xffffffff) are dropped without a reply; the connection keeps serving."""
     with Rpxd() as d:
         reply_msgs = [
             # A plausible accepted SUCCESS reply, with NULL's empty results.
@@ -109,35 +112,48 @@ def case_non_call_messages(transport):
             # A call-shaped message with other msg_types.
             encode_call(new_xid(), DATE_NULL, mtype=2),
             encode_call(new_xid(), DATE_NULL, mtype=0xFFFFFFFF),
-            # Only an XID.
+            # Shorter than 12 bytes.
             x_uint(new_xid()),
+            x_uint(new_xid()) + x_uint(CALL),
+            x_uint(new_xid()) + x_uint(CALL) + b"\0\0\0",
         ]
         for i, m in enumerate(reply_msgs):
             with Stream(transport, d.rpc_addr(transport)) as s:
                 s.send(frame(m))
-                then_null_or_closed(s, "non-call message #%d" % i)
+                eq(then_null_or_closed(s, "non-call message #%d" % i), "served",
+                   "non-call message #%d %s" % (i, m.hex()))
             still_alive(d, transport, "non-call message #%d" % i)
 
 
 def case_undecodable_header(transport):
-    """Call headers that cannot decode (opaque_auth longer than 400, or than the record):
-    no crash, and the connection either answers a following NULL or closes."""
-    with Rpxd() as d:
+    """Call headers that do not decode (the message ends inside them, or an
+    opaque_auth body is longer than 400 bytes) -> MSG_DENIED AUTH_ERROR AUTH_BADCRED
+    with the call's XID; a 12-byte message with rpcvers 3 -> RPC_MISMATCH."""
+    with Rpxd() as d, Stream(transport, d.rpc_addr(transport)) as s:
         xid = new_xid()
         head = x_uint(xid) + x_uint(CALL) + x_uint(2) + x_uint(DATE_PROG) + x_uint(DATE_VERS)
         head += x_uint(DATE_NOW)
         bad = [
-            head + x_uint(AUTH_SYS) + x_uint(401) + b"\0" * 404 + x_uint(0) + x_uint(0),
-            head + x_uint(AUTH_NONE) + x_uint(0) + x_uint(0) + x_uint(0x7FFFFFFF),
-            head + x_uint(AUTH_NONE) + x_uint(0xFFFFFFF0),
-            head + x_uint(AUTH_NONE),
-            head,
+            ("cred body of 401 bytes", head + x_uint(AUTH_SYS) + x_uint(401) + b"\0" * 404
+             + x_uint(0) + x_uint(0)),
+            ("verf body of 401 bytes", head + x_uint(AUTH_NONE) + x_uint(0) + x_uint(AUTH_NONE)
+             + x_uint(401) + b"\0" * 404),
+            ("verf length 0x7fffffff", head + x_uint(AUTH_NONE) + x_uint(0) + x_uint(0)
+             + x_uint(0x7FFFFFFF)),
+            ("cred length 0xfffffff0", head + x_uint(AUTH_NONE) + x_uint(0xFFFFFFF0)),
+            ("ends inside cred", head + x_uint(AUTH_NONE)),
+            ("ends before cred", head),
+            ("ends after rpcvers", head[:12]),
+            ("ends inside prog", head[:14]),
         ]
-        for i, m in enumerate(bad):
-            with Stream(transport, d.rpc_addr(transport)) as s:
-                s.send(frame(m))
-                then_null_or_closed(s, "undecodable header #%d" % i, allow_error_reply=True)
-            still_alive(d, transport, "undecodable header #%d" % i)
+        for what, m in bad:
+            r = s.call_raw(m)
+            expect_denied(r, xid, AUTH_ERROR, auth_stat=AUTH_BADCRED, what=what)
+        for m in (head[:8] + x_uint(3), head[:8] + x_uint(3) + b"\xff" * 5):
+            expect_denied(s.call_raw(m), xid, RPC_MISMATCH, low=2, high=2,
+                          what="%d-byte message with rpcvers 3" % len(m))
+        eq(then_null_or_closed(s, "after undecodable headers"), "served", "same connection")
+        still_alive(d, transport, "undecodable headers")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""UDP: hostile datagrams (random bytes, empty, short, REPLY messages, undecodable headers) are never answered except with a well-formed reply to their own XID, an oversized datagram (8000 bytes with --max-record 4096) whose header decodes is answered GARBAGE_ARGS, and rpxd keeps serving.
+"""UDP: hostile datagrams are handled as docs/protocol.md says (random bytes get no reply or a well-formed one to their XID; empty, short and non-CALL datagrams none; undecodable headers AUTH_BADCRED), an oversized datagram (8000 bytes with --max-record 4096) whose header decodes is answered GARBAGE_ARGS, and rpxd keeps serving.
 
 Usage: test_udp_garbage.py udp [case...]
 """
@@ -34,7 +34,7 @@ def case_random_datagrams(transport):
 
 
 def case_no_reply_to_non_calls(transport):
-    """Empty datagram, 3 bytes, a REPLY message, msg_type 2: no reply at all."""
+    """Empty datagram, 3 bytes, a REPLY message, msg_type 2 and 0xffffffff: no reply at all."""
     with Rpxd() as d, Dgram(d.rpc_addr("udp")) as u:
         msgs = [
             b"",
@@ -45,6 +45,7 @@ def case_no_reply_to_non_calls(transport):
             x_uint(new_xid()) + x_uint(REPLY) + x_uint(MSG_DENIED) + x_uint(AUTH_ERROR)
             + x_uint(AUTH_BADCRED),
             encode_call(new_xid(), DATE_NULL, mtype=2),
+            encode_call(new_xid(), DATE_NULL, mtype=0xFFFFFFFF),
         ]
         for i, m in enumerate(msgs):
             u.send(m)
@@ -53,27 +54,34 @@ def case_no_reply_to_non_calls(transport):
 
 
 def case_undecodable_header(transport):
-    """Headers cut short or with an opaque_auth past the datagram: no crash, no stray reply."""
+    """Headers cut short at 12 bytes or more, or with an opaque_auth body over 400 bytes
+    -> AUTH_BADCRED with the XID; cut below 12 bytes -> no reply."""
     with Rpxd() as d, Dgram(d.rpc_addr("udp")) as u:
-        full = encode_call(new_xid(), DATE_NOW)
-        for cut in (4, 8, 12, 24, 28, 32, 36):
+        xid = new_xid()
+        full = encode_call(xid, DATE_NOW)
+        for cut in (4, 8, 11):
+            u.send(full[:cut])
+            check(u.quiet_for(0.3), "a %d-byte datagram was answered" % cut)
+        for cut in (12, 16, 24, 28, 32, 36):
             u.send(full[:cut])
             try:
-                got = u.recv(0.3)
+                r = u.recv_reply(3)
             except Timeout:
-                continue
-            # Answering is allowed only when what arrived names a call.
-            r = Reply(got)
-            eq(r.xid, struct.unpack(">I", full[:4])[0], "reply xid to a header cut at %d" % cut)
+                fail("no reply to a call header cut at %d bytes; expected AUTH_BADCRED" % cut)
+            expect_denied(r, xid, AUTH_ERROR, auth_stat=AUTH_BADCRED, what="header cut at %d" % cut)
         head = full[:24]
-        for m in (head + x_uint(AUTH_SYS) + x_uint(401) + b"\0" * 404 + x_uint(0) + x_uint(0),
-                  head + x_uint(AUTH_NONE) + x_uint(0xFFFFFFF0)):
+        for what, m in (("cred body of 401 bytes", head + x_uint(AUTH_SYS) + x_uint(401)
+                         + b"\0" * 404 + x_uint(0) + x_uint(0)),
+                        ("cred length 0xfffffff0", head + x_uint(AUTH_NONE) + x_uint(0xFFFFFFF0))):
             u.send(m)
             try:
-                r = Reply(u.recv(0.3))
-                eq(r.xid, struct.unpack(">I", full[:4])[0], "reply xid to a bad opaque_auth")
+                r = u.recv_reply(3)
             except Timeout:
-                pass
+                fail("no reply to %s; expected AUTH_BADCRED" % what)
+            expect_denied(r, xid, AUTH_ERROR, auth_stat=AUTH_BADCRED, what=what)
+        # RFC 5531 version is checked on the first 12 bytes alone.
+        u.send(full[:8] + x_uint(3))
+        expect_denied(u.recv_reply(3), xid, RPC_MISMATCH, low=2, high=2, what="12 bytes, rpcvers 3")
         still_alive(d, "undecodable headers")
 
 
