@@ -884,10 +884,12 @@ def main(cases, transports=("tcp", "udp", "unix")):
         log("no case named %s" % " ".join(sorted(unknown)))
         sys.exit(2)
     failed = []
+    ran = 0
     for f in cases:
         name = f.__name__
         if only and name not in only:
             continue
+        ran += 1
         log("=== %s [%s]" % (name, transport))
         t0 = time.monotonic()
         try:
@@ -899,7 +901,7 @@ def main(cases, transports=("tcp", "udp", "unix")):
             continue
         log("--- ok %s (%.2f s)" % (name, time.monotonic() - t0))
     if failed:
-        log("FAILED %d/%d: %s" % (len(failed), len(cases), " ".join(failed)))
+        log("FAILED %d/%d: %s" % (len(failed), ran, " ".join(failed)))
         sys.exit(1)
-    log("all %d cases passed" % len(cases))
+    log("all %d cases passed" % ran)
     sys.exit(0)

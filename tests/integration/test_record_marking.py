@@ -12,7 +12,10 @@ from rpxtest import *  # noqa: E402,F401,F403
 NOW_CALL_LEN = 40  # 10 words: xid .. verf body length, no args
 
 
-def check_now_reply(reply, xid, what):
+def check_now_reply(reply, xid, what, conn=None):
+    if conn is not None:
+        # docs/protocol.md: replies are always one fragment.
+        eq(conn.last_fragments, 1, what + ": fragments in the reply")
     r = decode_now(expect_success(reply, xid, what))
     check_now_res(r, what, now=time.time())
 
@@ -33,7 +36,7 @@ def case_now_in_fragments(transport):
             xid = new_xid()
             msg = encode_call(xid, DATE_NOW)
             eq(len(msg), NOW_CALL_LEN, "NOW call length")
-            check_now_reply(c.conn.call_raw(msg, cuts), xid, "NOW cuts %r" % cuts)
+            check_now_reply(c.conn.call_raw(msg, cuts), xid, "NOW cuts %r" % cuts, c.conn)
 
 
 def case_format_args_in_fragments(transport):

@@ -39,7 +39,8 @@ def case_plain_socket(transport):
                     s.close()
             else:
                 with Dgram(addr) as u:
-                    u.send(b"")  # RFC 868: the client sends an empty datagram
+                    # RFC 868: the client sends an empty datagram; rpxd answers any.
+                    u.send(b"" if i == 0 else b"x" * (i * 700))
                     try:
                         data = u.recv(3)
                     except Timeout:
