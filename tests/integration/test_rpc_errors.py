@@ -51,6 +51,23 @@ def case_prog_mismatch(transport):
         assert_serves(d, transport)
 
 
+def case_proc_program_errors(transport):
+    """The PROC program (0x20007702) gets the same generic errors: vers 2 -> PROG_MISMATCH
+    1..1, proc 99 -> PROC_UNAVAIL, and its NULL answers."""
+    proc_prog = 0x20007702
+    with Rpxd() as d, Client(d, transport) as c:
+        xid = new_xid()
+        eq(expect_success(c.call(0, xid=xid, prog=proc_prog), xid, "PROC NULL"), b"", "PROC NULL")
+        for vers in (0, 2):
+            xid = new_xid()
+            expect_accepted_error(c.call(0, xid=xid, prog=proc_prog, vers=vers), xid,
+                                  PROG_MISMATCH, low=1, high=1, what="PROC vers %d" % vers)
+        for proc in (99, 0xFFFFFFFF):
+            xid = new_xid()
+            expect_accepted_error(c.call(proc, xid=xid, prog=proc_prog), xid, PROC_UNAVAIL,
+                                  what="PROC proc %d" % proc)
+
+
 def case_proc_unavail(transport):
     """DATE vers 1 proc 99 (and 3, 0xffffffff) -> PROC_UNAVAIL."""
     with Rpxd() as d, Client(d, transport) as c:
@@ -110,4 +127,4 @@ def case_xid_echoed(transport):
 
 if __name__ == "__main__":
     main([case_xid_echoed, case_rpc_mismatch, case_prog_unavail, case_prog_mismatch, case_proc_unavail,
-          case_garbage_args, case_errors_keep_connection])
+          case_garbage_args, case_errors_keep_connection, case_proc_program_errors])
