@@ -95,7 +95,9 @@ static void usage(FILE *out)
 	             "  RPX_HOST             host URL used when no -H is given\n"
 	             "\n"
 	             "Exit status: 0 on success, 1 when any host or call failed (reason on\n"
-	             "stderr), 2 on a usage error.\n");
+	             "stderr), 2 on a usage error. wait and run exit with the job's status\n"
+	             "(its exit code, or 128 + the signal that ended it); wait --timeout\n"
+	             "exits with 124 when no job ended in time.\n");
 }
 
 static int parse_ms(const char *opt, const char *arg, int *ms)

@@ -173,6 +173,8 @@ int rpx_proc_spawn(struct rpx_client *cl, const struct rpx_spawn_opts *o, rpx_sp
 
 	memset(res, 0, sizeof(*res));
 	memset(&a, 0, sizeof(a));
+	if (o == NULL)
+		return rpx_client_fail_(cl, -EINVAL, "no spawn options given");
 	if ((ret = check_spawn(cl, o)) < 0)
 		return ret;
 	if (nlabels > 0 && (labels = calloc(nlabels, sizeof(*labels))) == NULL)
