@@ -217,7 +217,8 @@ static int client_connect(struct rpx_client *cl, char *why, size_t whylen)
 	nb.maxlen = addrlen;
 	if (cl->url.transport == RPX_TRANSPORT_UDP)
 		/* libtirpc's default buffers (UDPMSGSIZE, 8800 bytes) would cut a LIST reply. */
-		clnt = clnt_dg_create(fd, &nb, RPX_DATE_PROG, RPX_DATE_VERS, UDP_MSG_MAX, UDP_MSG_MAX);
+		clnt =
+		    clnt_dg_create(fd, &nb, RPX_DATE_PROG, RPX_DATE_VERS, UDP_MSG_MAX, UDP_MSG_MAX);
 	else
 		clnt = clnt_vc_create(fd, &nb, RPX_DATE_PROG, RPX_DATE_VERS, 0, 0);
 	if (clnt == NULL) {
