@@ -53,7 +53,9 @@ void rpx_cmd_ps_usage(FILE *out)
 	    "                       waiting (or sleeping), stopped, terminated (or ended)\n"
 	    "      --name N         only jobs named N (or processes whose comm is N)\n"
 	    "      --label K=V      only jobs with this label\n"
-	    "      --json           one JSON object per process and line\n");
+	    "      --json           one JSON object per process and line\n"
+	    "      --page-size N    entries per LIST call (1..%d; default: the server's)\n",
+	    RPX_LIST_MAX);
 	rpx_cli_common_usage(out);
 }
 
@@ -328,7 +330,7 @@ static int ps_tree(struct rpx_client *cl, const struct ps_req *req)
 
 int rpx_cmd_ps(struct rpx_cli *cli, int argc, char **argv)
 {
-	enum { OPT_TREE = 256, OPT_STATE, OPT_NAME, OPT_LABEL, OPT_JSON };
+	enum { OPT_TREE = 256, OPT_STATE, OPT_NAME, OPT_LABEL, OPT_JSON, OPT_PAGE_SIZE };
 	static const struct option longopts[] = {
 	    RPX_CLI_COMMON_LONGOPTS,
 	    {"all", no_argument, NULL, 'a'},
@@ -337,6 +339,7 @@ int rpx_cmd_ps(struct rpx_cli *cli, int argc, char **argv)
 	    {"name", required_argument, NULL, OPT_NAME},
 	    {"label", required_argument, NULL, OPT_LABEL},
 	    {"json", no_argument, NULL, OPT_JSON},
+	    {"page-size", required_argument, NULL, OPT_PAGE_SIZE},
 	    {NULL, 0, NULL, 0},
 	};
 	struct rpx_client *cl = NULL;
@@ -385,6 +388,19 @@ int rpx_cmd_ps(struct rpx_cli *cli, int argc, char **argv)
 		case OPT_JSON:
 			req.json = 1;
 			break;
+		case OPT_PAGE_SIZE: {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+
+			if (end == optarg || *end != '\0' || optarg[0] == '-' || n == 0 ||
+			    n > RPX_LIST_MAX) {
+				rpx_cli_warn("ps: --page-size: expected 1..%d, got \"%s\"",
+				    RPX_LIST_MAX, optarg);
+				return RPX_EXIT_USAGE;
+			}
+			req.opts.limit = (unsigned int)n;
+			break;
+		}
 		case '?':
 			fprintf(stderr, "Try 'rpx ps --help'.\n");
 			return RPX_EXIT_USAGE;

@@ -252,6 +252,20 @@ def main():
                      % (url, d.proc.pid, pids.get(d.proc.pid)))
             if len(pids) < 3:
                 fail("ps --all over %s: only %d processes" % (url, len(pids)))
+        # Small pages: the client walks every page (LIST cursor) and gets the same processes.
+        out, _ = expect([rpx, "-H", u, "ps", "--all", "--json"], 0)
+        whole = sorted(o["pid"] for o in jsonl(out, "ps --all --json"))
+        out, _ = expect([rpx, "-H", u, "ps", "--all", "--json", "--page-size", "3"], 0)
+        paged = sorted(o["pid"] for o in jsonl(out, "ps --all --json --page-size 3"))
+        if len(paged) != len(set(paged)) or abs(len(paged) - len(whole)) > 5 or \
+                1 not in paged or d.proc.pid not in paged:
+            fail("ps --all in pages of 3: %d processes (%d distinct), %d in one page"
+                 % (len(paged), len(set(paged)), len(whole)))
+        out, _ = expect([rpx, "-H", u, "ps", "--json", "--page-size", "1"], 0)
+        if sorted(o["job"] for o in jsonl(out, "ps --page-size 1")) != sorted([a, b, c]):
+            fail("ps in pages of 1: %r" % out)
+        expect([rpx, "-H", u, "ps", "--page-size", "1001"], 2, stderr_re="--page-size")
+
         # The jobs appear in --all with their JOB number.
         out, _ = expect([rpx, "-H", u, "ps", "--all", "--json"], 0)
         allp = {o["pid"]: o for o in jsonl(out, "ps --all --json")}
