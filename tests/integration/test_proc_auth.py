@@ -94,6 +94,16 @@ def case_insecure_allows():
                 expect_ok(w.status, "held WAIT over " + transport)
                 eq((w.exit.how, w.exit.signal), (EXIT_SIGNALED, signal.SIGTERM),
                    "exit over " + transport)
+        # OUTPUT over UDP fits a datagram and still reads everything.
+        with ProcClient(d, "udp") as c:
+            s = c.spawn_ok(["sh", "-c", "head -c 100000 /dev/zero; head -c 70000 /dev/zero >&2"])
+            c.wait_ok(s.job, 5000, keep=True)
+            r = c.output(s.job)
+            check(0 < len(r.out.data) + len(r.err.data) <= 48 * 1024,
+                  "OUTPUT over UDP: %d + %d bytes" % (len(r.out.data), len(r.err.data)))
+            out, err = c.read_all(s.job)
+            eq((out, err), (b"\0" * 100000, b"\0" * 70000), "all output read over UDP")
+            c.wait_ok(s.job, 0)
         # A unix (root) caller and an insecure network caller are the same user.
         with ProcClient(d, "unix") as u, ProcClient(d, "tcp") as t:
             s = u.spawn_ok(["sleep", "300"])

@@ -86,7 +86,10 @@ def segv_case(core_limit):
         log("kernel reports core=%r with RLIMIT_CORE %d (core_pattern %r)"
             % (want_core, core_limit, open("/proc/sys/kernel/core_pattern").read().strip()))
         # rpxd (and so its jobs) inherit this process's RLIMIT_CORE.
-        with start_rpxd() as d, ProcClient(d) as c:
+        # An ASan build of rpxd would set its RLIMIT_CORE (inherited by jobs) to 0.
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        env = {"ASAN_OPTIONS": (asan + ":" if asan else "") + "disable_coredump=0"}
+        with start_rpxd(env=env) as d, ProcClient(d) as c:
             s, w = c.run(["sh", "-c", "kill -SEGV $$"], cwd=tmp)
             eq((w.exit.how, w.exit.signal, w.exit.code), (EXIT_SIGNALED, 11, 0),
                "sh killed by SIGSEGV: (how, signal, code)")

@@ -160,9 +160,12 @@ def big_output(extra, expect_no_drop):
         c.wait_ok(s.job, 0)
         check(not os.path.exists(log_file), "ring file %s left after the record was dropped"
               % log_file)
-        growth = peak - base_rss
-        check(growth < 48 * 1024, "rpxd RSS grew by %d KiB reading 100 MB" % growth)
-        if not asan:
+        # ASan's quarantine keeps freed chunk buffers resident: bounds for real builds only.
+        if asan:
+            log("ASan build: RSS bounds not checked")
+        else:
+            check(peak - base_rss < 48 * 1024,
+                  "rpxd RSS grew by %d KiB reading 100 MB" % (peak - base_rss))
             check(peak < 64 * 1024, "rpxd RSS peak %d KiB over 64 MiB" % peak)
 
 

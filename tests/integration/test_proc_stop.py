@@ -76,21 +76,37 @@ def case_kill():
     """--on-stop kill: jobs ignoring SIGTERM are killed at once; exit 0 quickly."""
     with start_rpxd(["--on-stop", "kill", "--stop-grace", "30"]) as d, ProcClient(d) as c:
         s, gpid = family(c, STUBBORN)
+        # Held calls at the stop: a follow that the end of the job answers.
+        f = ProcClient(d)
+        x = f.send(OUTPUT, enc_output(s.job, stdout_offset=1 << 30, follow=True, timeout_ms=-1))
+        time.sleep(0.1)
         took = stop_timed(d)
+        f.close()
         check(took < 3, "stop took %.2f s with --on-stop kill" % took)
         for pid in (s.pid, gpid):
             check(gone(pid), "process %d survived --on-stop kill (state %r)" % (pid, proc_state(pid)))
 
 
 def case_leave():
-    """--on-stop leave: rpxd exits 0 at once and the job (and its child) run on."""
+    """--on-stop leave: rpxd exits 0 at once (held WAITs and follows on unix and UDP are
+    dropped cleanly) and the job (and its child) run on."""
     pids = []
     try:
-        with start_rpxd(["--on-stop", "leave"]) as d, ProcClient(d) as c:
+        with start_rpxd(["--on-stop", "leave", "--insecure"], transports=("unix", "udp")) as d, \
+                ProcClient(d) as c:
             s, gpid = family(c, "sleep 300 & echo $!; wait")
             pids = [s.pid, gpid]
+            held = [ProcClient(d, t) for t in ("unix", "udp")]
+            for h in held:
+                h.send(WAIT, enc_wait([s.job], -1, False))
+                h.send(WAIT, enc_wait([s.job], 60000, True))
+                h.send(OUTPUT, enc_output(s.job, stdout_offset=1 << 30, follow=True,
+                                          timeout_ms=-1))
+            time.sleep(0.2)
             took = stop_timed(d)
             check(took < 3, "stop took %.2f s with --on-stop leave" % took)
+            for h in held:
+                h.close()
         time.sleep(0.3)
         for pid in pids:
             eq(proc_state(pid) in ("S", "R"), True,
