@@ -238,7 +238,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (d == NULL) {
 		rpx_log_threshold = RPX_LOG_ERROR;
-		d = rpx_dispatch_new();
+		d = rpx_dispatch_new(NULL); /* no duplicate request cache: DATE is idempotent */
 		FUZZ_ASSERT(d != NULL && rpx_dispatch_add(d, &rpx_svc_date_v1) == 0);
 		rpx_xprt_init(&c.xprt, &cap_ops, "fuzz");
 	}

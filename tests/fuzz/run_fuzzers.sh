@@ -4,6 +4,8 @@
 # Exits non-zero when any target crashed, leaked, timed out or broke an
 # invariant; the reproducer is left in BUILD_DIR/fuzz-artifacts/<target>/
 # (copy it into tests/fuzz/corpus/<target>/ as regress-<name> once fixed).
+# With RPX_FUZZ_CORPUS_OUT=DIR set, the grown corpus of each target is kept
+# in DIR/<target>/.
 set -u
 
 if [ $# -lt 2 ]; then
@@ -34,6 +36,10 @@ for t in $targets; do
 	    -print_final_stats=1 -artifact_prefix="$artifacts/" "$work/$t" \
 	    >"$work/$t.log" 2>&1
 	rc=$?
+	if [ -n "${RPX_FUZZ_CORPUS_OUT:-}" ]; then
+		mkdir -p "$RPX_FUZZ_CORPUS_OUT/$t"
+		cp "$work/$t/"* "$RPX_FUZZ_CORPUS_OUT/$t/"
+	fi
 	grep -E '^#[0-9]+.*DONE|^stat::|^Done' "$work/$t.log"
 	if [ $rc -ne 0 ]; then
 		echo "run_fuzzers: fuzz_$t FAILED (exit $rc); log tail:" >&2

@@ -84,6 +84,8 @@ enum {
 	P_BIG, /* a result over the dispatcher's stack buffer */
 	P_BADRES, /* a result routine that fails */
 	P_PENDING_NOHOOK, /* keeps the call without a cancel hook */
+	P_DENY, /* refuses the call itself: AUTH_ERROR, RPX_REPLIED */
+	P_SELF_FAIL, /* fails the call itself: GARBAGE_ARGS, RPX_REPLIED */
 	P_COUNT
 };
 
@@ -134,6 +136,18 @@ static int h_pending_nohook(struct rpx_call *call, void *args, void *res)
 	return RPX_PENDING;
 }
 
+static int h_deny(struct rpx_call *call, void *args, void *res)
+{
+	rpx_call_deny(call, AUTH_TOOWEAK);
+	return RPX_REPLIED;
+}
+
+static int h_self_fail(struct rpx_call *call, void *args, void *res)
+{
+	rpx_call_fail(call, GARBAGE_ARGS);
+	return RPX_REPLIED;
+}
+
 struct big_res {
 	char *data;
 	u_int len;
@@ -171,6 +185,8 @@ static const struct rpx_procinfo test_procs[] = {
     [P_BADRES] = {"BADRES", NULL, 0, (xdrproc_t)xdr_refuse, sizeof(u_int), h_null,
         RPX_PROC_RES_STATIC},
     [P_PENDING_NOHOOK] = {"PENDING_NOHOOK", NULL, 0, NULL, 0, h_pending_nohook, 0},
+    [P_DENY] = {"DENY", NULL, 0, NULL, 0, h_deny, 0},
+    [P_SELF_FAIL] = {"SELF_FAIL", NULL, 0, NULL, 0, h_self_fail, 0},
 };
 
 static char test_ctx[] = "ctx";
@@ -188,6 +204,12 @@ static const struct rpx_program test_v4 = {.prog = TEST_PROG,
     .nprocs = P_COUNT,
     .ctx = test_ctx};
 
+/* The one place that knows how a dispatcher is made. */
+static struct rpx_dispatch *new_dispatch(void)
+{
+	return rpx_dispatch_new(NULL); /* no duplicate request cache */
+}
+
 struct fixture {
 	struct rpx_dispatch *d;
 	struct capture cap;
@@ -198,7 +220,7 @@ static void setup(struct fixture *f)
 {
 	rpx_log_threshold = RPX_LOG_ERROR;
 	memset(f, 0, sizeof(*f));
-	f->d = rpx_dispatch_new();
+	f->d = new_dispatch();
 	CHECK(f->d != NULL);
 	CHECK_INT(rpx_dispatch_add(f->d, &rpx_svc_date_v1), 0);
 	CHECK_INT(rpx_dispatch_add(f->d, &test_v2), 0);
@@ -719,6 +741,27 @@ static void test_system_err(void)
 	teardown(&f);
 }
 
+static void test_handler_replied(void)
+{
+	struct fixture f;
+	struct unit_msg m;
+
+	setup(&f);
+	simple_call(&m, 0xb101, TEST_PROG, 2, P_DENY);
+	CHECK_INT(run(&f, &m, false), 1);
+	auth_error(&f, 0xb101, AUTH_TOOWEAK);
+	EXPECT_STATS(&f, .calls = 1, .replies = 1, .auth_error = 1);
+	CHECK_INT(f.cap.xprt.inflight, 0);
+	CHECK_INT(f.cap.ncall_done, 1);
+	simple_call(&m, 0xb102, TEST_PROG, 4, P_SELF_FAIL);
+	CHECK_INT(run(&f, &m, false), 1);
+	accepted(&f, 0xb102, GARBAGE_ARGS);
+	EXPECT_STATS(&f, .calls = 1, .replies = 1, .garbage_args = 1);
+	CHECK_INT(f.cap.xprt.inflight, 0);
+	CHECK_INT(f.cap.ncall_done, 2);
+	teardown(&f);
+}
+
 static void test_result_does_not_encode(void)
 {
 	struct fixture f;
@@ -853,7 +896,7 @@ static void test_cancel_all(void)
 static void test_add(void)
 {
 	static struct rpx_program progs[40];
-	struct rpx_dispatch *d = rpx_dispatch_new();
+	struct rpx_dispatch *d = new_dispatch();
 	size_t i;
 	int rc = 0;
 
@@ -885,6 +928,7 @@ static const struct unit_case cases[] = {
     {"dropped", test_dropped},
     {"truncated_header", test_truncated_header},
     {"system_err", test_system_err},
+    {"handler_replied", test_handler_replied},
     {"result_does_not_encode", test_result_does_not_encode},
     {"big_result", test_big_result},
     {"pending_reply", test_pending_reply},
