@@ -1,0 +1,28 @@
+# server_code.cmake: rpxd's code without its main(), for the unit tests and
+# the fuzz targets, which drive the dispatcher directly. The list is read
+# from the rpxd target, so a file added to the daemon needs no change here;
+# linking a static library pulls in only the objects a test needs.
+#
+# Sets RPX_TEST_SERVER_SOURCES (absolute paths, rpx_gen objects included)
+# and defines the static library rpx_test_server once.
+if(NOT TARGET rpxd)
+	message(FATAL_ERROR "tests need the rpxd target (server/)")
+endif()
+get_target_property(rpx_rpxd_sources rpxd SOURCES)
+get_target_property(rpx_rpxd_dir rpxd SOURCE_DIR)
+set(RPX_TEST_SERVER_SOURCES)
+foreach(src ${rpx_rpxd_sources})
+	if(src MATCHES "^\\$<" OR IS_ABSOLUTE "${src}")
+		list(APPEND RPX_TEST_SERVER_SOURCES ${src})
+	elseif(NOT src STREQUAL "rpxd.c")
+		list(APPEND RPX_TEST_SERVER_SOURCES ${rpx_rpxd_dir}/${src})
+	endif()
+endforeach()
+
+if(NOT TARGET rpx_test_server)
+	add_library(rpx_test_server STATIC ${RPX_TEST_SERVER_SOURCES})
+	target_compile_options(rpx_test_server PRIVATE ${RPX_WARN_FLAGS})
+	target_compile_definitions(rpx_test_server PRIVATE RPX_VERSION="${PROJECT_VERSION}")
+	target_include_directories(rpx_test_server PUBLIC ${rpx_rpxd_dir} ${RPX_GEN_DIR})
+	target_link_libraries(rpx_test_server PUBLIC rpx_xdr PkgConfig::TIRPC PkgConfig::LIBEVENT)
+endif()
