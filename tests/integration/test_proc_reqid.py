@@ -91,6 +91,39 @@ def case_tcp_caller_gets_no_recorded_reply():
         u.wait_ok(r1.job, 5000)
 
 
+DRC_CLIENTS_DEFAULT = 16384
+
+
+def case_unauthenticated_cannot_fill_cache():
+    """16,500 denied TCP SPAWNs with distinct client IDs (no identity, AUTH_TOOWEAK) leave
+    the request cache usable: a unix caller's SPAWN with a new client ID still runs."""
+    with start_rpxd(["--log-level", "error"], transports=("unix", "tcp")) as d, \
+            ProcClient(d) as u, ProcClient(d, "tcp", timeout=30) as t:
+        n, batch = DRC_CLIENTS_DEFAULT + 116, 50
+        not_denied = []
+        for start in range(0, n, batch):
+            xids = [t.send(SPAWN, enc_spawn(["true"], reqid=(client_id(), 1, 1)))
+                    for _ in range(batch)]
+            for x in xids:
+                r = t.recv_raw(x)
+                if not (r.reply_stat == MSG_DENIED and r.auth_stat == AUTH_TOOWEAK):
+                    not_denied.append(r)
+        st = u.stats()
+        log("after %d denied SPAWNs: drc_clients %d, drc_entries %d, drc_full %d"
+            % (n, st.drc_clients, st.drc_entries, st.drc_full))
+        r, _ = spawn_rid(u, ["true"], (client_id(), 1, 1))
+        problems = []
+        if not_denied:
+            problems.append("%d of %d TCP SPAWNs were not denied AUTH_TOOWEAK (first: %s)"
+                            % (len(not_denied), n, not_denied[0].results[:120]))
+        if r.status.error != 0:
+            problems.append("then the unix caller's SPAWN was refused: error %d %r"
+                            % (r.status.error, r.status.message))
+        if problems:
+            fail("; ".join(problems))
+        u.wait_ok(r.job, 5000)
+
+
 def nobody_spawn(sock_path, cid):
     class Addr:
         def rpc_addr(self, transport):
@@ -120,4 +153,5 @@ def case_other_uid_gets_no_recorded_reply():
 
 if __name__ == "__main__":
     main([case_retransmission_replayed, case_no_reqid_by_xid,
-          case_tcp_caller_gets_no_recorded_reply, case_other_uid_gets_no_recorded_reply])
+          case_tcp_caller_gets_no_recorded_reply, case_other_uid_gets_no_recorded_reply,
+          case_unauthenticated_cannot_fill_cache])

@@ -163,6 +163,7 @@ def case_refused():
     open(afile, "w").close()
     try:
         with start_rpxd() as d, ProcClient(d) as c:
+            base_fds = fd_count(d.pid)
             expect_refused(c, ["/nonexistent/prog"], errno.ENOENT,
                            "/nonexistent/prog: No such file or directory", "missing program")
             expect_refused(c, ["rpxtest-no-such-program"], errno.ENOENT,
@@ -195,7 +196,11 @@ def case_refused():
                            importance=9)
             expect_refused(c, ["true"], errno.ESRCH, "rpxtest-no-such-user",
                            "unknown user", user="rpxtest-no-such-user")
-            # No job exists, no child is left behind, no log file either.
+            # No job exists, no child is left behind, no log file or descriptor either.
+            for _ in range(50):
+                c.spawn(["/nonexistent/prog"], stdin=b"data")
+                c.spawn(["true"], cwd="/nonexistent-dir")
+            eq(fd_count(d.pid), base_fds, "rpxd descriptors after 100+ refused SPAWNs")
             l = c.list()
             expect_ok(l.status, "LIST")
             eq(l.entries, [], "jobs after refused SPAWNs")
