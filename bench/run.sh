@@ -27,6 +27,8 @@
 # the raw loadgen lines), OTHER_MAX (20) and RETRIES (2): a cell during which
 # other processes took more than OTHER_MAX % of a CPU on our CPUs runs again,
 # up to RETRIES times, and is marked * in the table if it stays disturbed.
+# Before each cell it waits, at most QUIET_WAIT (20) seconds, for the machine
+# to be quiet.
 set -u
 
 if [ $# -ne 1 ] || [ ! -d "$1" ]; then
@@ -37,6 +39,7 @@ BUILD=$(cd "$1" && pwd)
 DURATION=${DURATION:-2}
 OTHER_MAX=${OTHER_MAX:-20}
 RETRIES=${RETRIES:-2}
+QUIET_WAIT=${QUIET_WAIT:-20}
 ROUNDS=${ROUNDS:-3}
 WINDOW=${WINDOW:-64}
 PROC=${PROC:-now}
@@ -105,6 +108,28 @@ start baseline "$BUILD/bench/baseline_svc"
 start echo "$BUILD/bench/bench_echo"
 TARGETS+=(baseline echo)
 
+# busy_pct: how busy the machine's CPUs were over the last half second, in %
+# of one CPU (our servers are idle between cells).
+busy_pct() {
+	local a b
+	a=($(head -1 /proc/stat))
+	sleep 0.5
+	b=($(head -1 /proc/stat))
+	# cpu user nice system idle iowait irq softirq steal
+	local busy=$(((b[1] + b[2] + b[3] + b[6] + b[7] + b[8]) - (a[1] + a[2] + a[3] + a[6] + a[7] + a[8])))
+	echo $((busy * 100 * 2 / $(getconf CLK_TCK)))
+}
+
+# wait_quiet: waits, at most QUIET_WAIT seconds, until others leave our CPUs alone.
+wait_quiet() {
+	local waited=0 busy
+	while busy=$(busy_pct) && [ "$busy" -gt "$OTHER_MAX" ] && [ "$waited" -lt "$QUIET_WAIT" ]; do
+		[ "$waited" -eq 0 ] && echo "(machine ${busy}% busy: waiting up to ${QUIET_WAIT}s)" >&2
+		sleep 1
+		waited=$((waited + 2))
+	done
+}
+
 # cell TARGET PLACEMENT PROTO LOAD LOADGEN-ARGS...: one loadgen run, one line.
 cell() {
 	local target=$1 placement=$2 proto=$3 load=$4 url pid extra=() line try other
@@ -113,6 +138,7 @@ cell() {
 	[ "$target" = echo ] && extra=(--echo)
 	# A cell during which other processes took CPU from ours runs again.
 	for try in $(seq $((RETRIES + 1))); do
+		wait_quiet
 		line=$(taskset -c "$CLIENT_CPU" "$LOADGEN" --url "$url" --pid "$pid" --proc "$PROC" \
 		    --label "$target" "${extra[@]}" "$@")
 		[ -n "$line" ] || line="label=$target calls=0 errors=1"
