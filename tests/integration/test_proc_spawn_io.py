@@ -163,6 +163,7 @@ def case_refused():
     open(afile, "w").close()
     try:
         with start_rpxd() as d, ProcClient(d) as c:
+            c.null()  # the connection is accepted: its descriptor is in the baseline
             base_fds = fd_count(d.pid)
             expect_refused(c, ["/nonexistent/prog"], errno.ENOENT,
                            "/nonexistent/prog: No such file or directory", "missing program")
