@@ -31,6 +31,8 @@ struct rpx_conn {
 	int64_t last_activity; /* ms, event-loop clock */
 	int64_t record_start; /* ms when the partial record began, 0 if none */
 	bool paused;
+	bool closing; /* a protocol error: flushing what is due, then closing */
+	const char *close_why;
 	char name[128]; /* "tcp 127.0.0.1:40000", for logs */
 };
 
@@ -62,6 +64,25 @@ static void pause_reading(struct rpx_conn *conn)
 	}
 }
 
+#define FLUSH_BEFORE_CLOSE_MS 1000
+
+/*
+ * The peer broke the protocol: read nothing more, but let replies already
+ * due leave (within a bound) before closing.
+ */
+static void conn_fail(struct rpx_conn *conn, const char *why)
+{
+	conn->closing = true;
+	conn->close_why = why;
+	bufferevent_disable(conn->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
+		rpx_conn_close(conn, why);
+		return;
+	}
+	bufferevent_setwatermark(conn->bev, EV_WRITE, 0, 0);
+	arm_timer(conn, FLUSH_BEFORE_CLOSE_MS);
+}
+
 /* Reads every whole record that has arrived and dispatches it. */
 static void conn_process(struct rpx_conn *conn)
 {
@@ -70,6 +91,8 @@ static void conn_process(struct rpx_conn *conn)
 	struct evbuffer *out = bufferevent_get_output(conn->bev);
 	int rc;
 
+	if (conn->closing)
+		return;
 	conn->last_activity = now_ms(conn);
 	for (;;) {
 		if (conn->xprt.inflight >= lim->max_inflight ||
@@ -81,11 +104,11 @@ static void conn_process(struct rpx_conn *conn)
 		if (rc == RPX_AGAIN)
 			break;
 		if (rc == -EMSGSIZE) {
-			rpx_conn_close(conn, "record exceeds --max-record");
+			conn_fail(conn, "record exceeds --max-record");
 			return;
 		}
 		if (rc < 0) {
-			rpx_conn_close(conn, "record split into too many fragments");
+			conn_fail(conn, "record split into too many fragments");
 			return;
 		}
 		const void *msg = evbuffer_pullup(conn->rm.record, -1);
@@ -99,7 +122,9 @@ static void conn_process(struct rpx_conn *conn)
 		rpx_dispatch_message(conn->srv->dispatch, &conn->xprt, msg, len, false, NULL, 0);
 		rpx_recmark_next(&conn->rm);
 	}
-	if (rpx_recmark_partial(&conn->rm) && conn->record_start == 0) {
+	/* A started record: fragments in, or the first bytes of a header. */
+	if ((rpx_recmark_partial(&conn->rm) || evbuffer_get_length(in) > 0) &&
+	    conn->record_start == 0) {
 		conn->record_start = conn->last_activity;
 		if (lim->record_timeout < lim->idle_timeout)
 			arm_timer(conn, (int64_t)lim->record_timeout * 1000);
@@ -119,6 +144,11 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct rpx_conn *conn = arg;
 
+	if (conn->closing) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			rpx_conn_close(conn, conn->close_why);
+		return;
+	}
 	/* The output drained to the low watermark: reading may go on. */
 	if (conn->paused)
 		event_active(conn->resume, EV_TIMEOUT, 0);
@@ -147,6 +177,10 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	int64_t now = now_ms(conn);
 	int64_t next = (int64_t)lim->idle_timeout * 1000;
 
+	if (conn->closing) {
+		rpx_conn_close(conn, conn->close_why);
+		return;
+	}
 	if (conn->record_start != 0) {
 		int64_t left = conn->record_start + (int64_t)lim->record_timeout * 1000 - now;
 
@@ -191,7 +225,7 @@ static void conn_call_done(struct rpx_xprt *xprt)
 	struct rpx_conn *conn = (struct rpx_conn *)xprt;
 
 	/* Scheduled, not called: we may be inside conn_process right now. */
-	if (conn->paused && xprt->inflight < conn->srv->limits.max_inflight)
+	if (!conn->closing && conn->paused && xprt->inflight < conn->srv->limits.max_inflight)
 		event_active(conn->resume, EV_TIMEOUT, 0);
 }
 

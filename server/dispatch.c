@@ -343,6 +343,7 @@ static int drc_check(struct rpx_dispatch *d, struct rpx_call *call, const void *
 		return 1;
 	case RPX_DRC_FORGOTTEN:
 	case RPX_DRC_FULL:
+	case RPX_DRC_UNKNOWN:
 		break;
 	}
 	/* Refused, not run: the result says why (its first member is an rpx_status). */
@@ -358,6 +359,12 @@ static int drc_check(struct rpx_dispatch *d, struct rpx_call *call, const void *
 		snprintf(msg, sizeof(msg),
 		    "request %llu of client %016llx not run: it may have run already and its record "
 		    "is no longer kept",
+		    (unsigned long long)seq, (unsigned long long)client);
+	} else if (verdict == RPX_DRC_UNKNOWN) {
+		st->error = ESTALE;
+		snprintf(msg, sizeof(msg),
+		    "request %llu of client %016llx not run again: it started before rpxd restarted "
+		    "and its outcome was lost",
 		    (unsigned long long)seq, (unsigned long long)client);
 	} else {
 		st->error = EBUSY;

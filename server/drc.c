@@ -3,11 +3,13 @@
  * table with one global LRU list and one list per client (by arrival), all
  * bounded. See drc.h for the rules this enforces.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 
 #include "drc.h"
+#include "drc_log.h"
 
 enum entry_state { ENTRY_RUNNING, ENTRY_DONE, ENTRY_NO_REPLY };
 
@@ -36,6 +38,8 @@ struct drc_client {
 
 struct rpx_drc {
 	struct rpx_drc_config cfg;
+	struct rpx_drclog log;
+	bool persistent;
 	struct rpx_drc_stats stats;
 	size_t nbuckets;
 	struct rpx_drc_entry **entries;
@@ -55,11 +59,80 @@ uint64_t rpx_drc_hash(uint64_t h, const void *data, size_t len)
 	return h;
 }
 
+static void log_record(struct rpx_drc *drc, enum rpx_drclog_type type, uint64_t client,
+    uint64_t seq, const void *data, size_t len)
+{
+	if (drc->persistent && rpx_drclog_append(&drc->log, type, client, seq, data, len) < 0)
+		drc->stats.log_errors++;
+}
+
 static size_t bucket(const struct rpx_drc *drc, uint64_t client, uint64_t seq)
 {
 	uint64_t h = rpx_drc_hash(RPX_DRC_HASH_INIT, &client, sizeof(client));
 
 	return (size_t)(rpx_drc_hash(h, &seq, sizeof(seq)) & (drc->nbuckets - 1));
+}
+
+static struct drc_client *client_get(struct rpx_drc *drc, uint64_t id, time_t now);
+static struct rpx_drc_entry *entry_insert(struct rpx_drc *drc, struct drc_client *c, uint64_t seq);
+static struct rpx_drc_entry *entry_find(struct rpx_drc *drc, uint64_t client, uint64_t seq);
+static struct drc_client *client_find(struct rpx_drc *drc, uint64_t id);
+static void entry_free(struct rpx_drc *drc, struct rpx_drc_entry *e);
+static void client_free(struct rpx_drc *drc, struct drc_client *c);
+static void maybe_compact(struct rpx_drc *drc);
+static void emit_live(struct rpx_drclog *tmp, void *arg);
+
+/* Rebuilds the cache from the file: what ran before a restart. */
+static void replay_cb(void *arg, enum rpx_drclog_type type, uint64_t client, uint64_t seq,
+    const void *data, size_t len)
+{
+	struct rpx_drc *drc = arg;
+	struct drc_client *c = client_find(drc, client);
+	struct rpx_drc_entry *e, *next;
+
+	drc->stats.restored++;
+	switch (type) {
+	case RPX_DRCLOG_BEGIN:
+	case RPX_DRCLOG_DONE:
+		if (c == NULL && (c = client_get(drc, client, time(NULL))) == NULL)
+			return;
+		if ((e = entry_find(drc, client, seq)) == NULL &&
+		    (e = entry_insert(drc, c, seq)) == NULL)
+			return;
+		if (type == RPX_DRCLOG_BEGIN) {
+			e->state = ENTRY_NO_REPLY;
+			return;
+		}
+		free(e->reply);
+		drc->stats.bytes -= e->len;
+		e->len = 0;
+		e->state = ENTRY_NO_REPLY;
+		if ((e->reply = malloc(len > 0 ? len : 1)) != NULL) {
+			memcpy(e->reply, data, len);
+			e->len = len;
+			e->state = ENTRY_DONE;
+			drc->stats.bytes += len;
+		}
+		return;
+	case RPX_DRCLOG_FLOOR:
+		if (c == NULL && (c = client_get(drc, client, time(NULL))) == NULL)
+			return;
+		if (seq > c->floor)
+			c->floor = seq;
+		for (e = TAILQ_FIRST(&c->entries); e != NULL; e = next) {
+			next = TAILQ_NEXT(e, by_client);
+			if (e->seq < c->floor)
+				entry_free(drc, e);
+		}
+		return;
+	case RPX_DRCLOG_EXPIRE:
+		if (c == NULL)
+			return;
+		while ((e = TAILQ_FIRST(&c->entries)) != NULL)
+			entry_free(drc, e);
+		client_free(drc, c);
+		return;
+	}
 }
 
 struct rpx_drc *rpx_drc_new(const struct rpx_drc_config *cfg)
@@ -80,6 +153,20 @@ struct rpx_drc *rpx_drc_new(const struct rpx_drc_config *cfg)
 	}
 	TAILQ_INIT(&drc->lru);
 	TAILQ_INIT(&drc->client_lru);
+	drc->log.fd = -1;
+	if (cfg->path != NULL) {
+		int err = rpx_drclog_open(&drc->log, cfg->path, cfg->fsync, replay_cb, drc);
+
+		if (err < 0) {
+			rpx_drc_free(drc);
+			errno = -err;
+			return NULL;
+		}
+		drc->persistent = true;
+		/* Start from a file that holds just the live records. */
+		if (rpx_drclog_rewrite(&drc->log, emit_live, drc) < 0)
+			drc->stats.log_errors++;
+	}
 	return drc;
 }
 
@@ -140,8 +227,11 @@ static void make_room(struct rpx_drc *drc, size_t len)
 
 		if (e->state != ENTRY_RUNNING) {
 			/* From now on the server cannot tell this request from a new one. */
-			if (e->owner->id != 0 && e->seq >= e->owner->floor)
+			if (e->owner->id != 0 && e->seq >= e->owner->floor) {
 				e->owner->floor = e->seq + 1;
+				log_record(drc, RPX_DRCLOG_FLOOR, e->owner->id, e->owner->floor,
+				    NULL, 0);
+			}
 			drc->stats.evictions++;
 			entry_free(drc, e);
 		}
@@ -173,6 +263,7 @@ static void expire_clients(struct rpx_drc *drc, time_t now)
 			TAILQ_INSERT_TAIL(&drc->client_lru, c, lru);
 			break;
 		}
+		log_record(drc, RPX_DRCLOG_EXPIRE, c->id, 0, NULL, 0);
 		client_free(drc, c);
 	}
 }
@@ -210,6 +301,7 @@ static void apply_ack(struct rpx_drc *drc, struct drc_client *c, uint64_t acked)
 	if (c->id == 0 || acked <= c->floor)
 		return;
 	c->floor = acked;
+	log_record(drc, RPX_DRCLOG_FLOOR, c->id, c->floor, NULL, 0);
 	for (e = TAILQ_FIRST(&c->entries); e != NULL; e = next) {
 		next = TAILQ_NEXT(e, by_client);
 		if (e->seq < acked && e->state != ENTRY_RUNNING) {
@@ -217,6 +309,27 @@ static void apply_ack(struct rpx_drc *drc, struct drc_client *c, uint64_t acked)
 			entry_free(drc, e);
 		}
 	}
+}
+
+static struct rpx_drc_entry *entry_insert(struct rpx_drc *drc, struct drc_client *c, uint64_t seq)
+{
+	struct rpx_drc_entry *e = calloc(1, sizeof(*e));
+	size_t b;
+
+	if (e == NULL)
+		return NULL;
+	e->client = c->id;
+	e->seq = seq;
+	e->state = ENTRY_RUNNING;
+	e->owner = c;
+	b = bucket(drc, c->id, seq);
+	e->hash_next = drc->entries[b];
+	drc->entries[b] = e;
+	TAILQ_INSERT_TAIL(&drc->lru, e, lru);
+	TAILQ_INSERT_TAIL(&c->entries, e, by_client);
+	c->nentries++;
+	drc->stats.entries++;
+	return e;
 }
 
 enum rpx_drc_verdict rpx_drc_begin(struct rpx_drc *drc, uint64_t client, uint64_t seq,
@@ -227,7 +340,11 @@ enum rpx_drc_verdict rpx_drc_begin(struct rpx_drc *drc, uint64_t client, uint64_
 
 	if (e != NULL) {
 		e->owner->last_seen = now;
-		if (e->state != ENTRY_DONE) {
+		if (e->state == ENTRY_NO_REPLY) {
+			drc->stats.refusals++;
+			return RPX_DRC_UNKNOWN;
+		}
+		if (e->state == ENTRY_RUNNING) {
 			drc->stats.in_progress++;
 			return RPX_DRC_IN_PROGRESS;
 		}
@@ -250,25 +367,45 @@ enum rpx_drc_verdict rpx_drc_begin(struct rpx_drc *drc, uint64_t client, uint64_
 	 * the floor then refuses it next time, never now. */
 	apply_ack(drc, c, acked <= seq ? acked : seq);
 	make_room(drc, 0);
-	if ((e = calloc(1, sizeof(*e))) == NULL) {
+	if ((e = entry_insert(drc, c, seq)) == NULL) {
 		drc->stats.full++;
 		return RPX_DRC_FULL;
 	}
-	e->client = client;
-	e->seq = seq;
-	e->state = ENTRY_RUNNING;
-	e->owner = c;
-	size_t b = bucket(drc, client, seq);
-
-	e->hash_next = drc->entries[b];
-	drc->entries[b] = e;
-	TAILQ_INSERT_TAIL(&drc->lru, e, lru);
-	TAILQ_INSERT_TAIL(&c->entries, e, by_client);
-	c->nentries++;
-	drc->stats.entries++;
 	drc->stats.new_requests++;
+	/* On disk before it runs: after a crash its outcome is known to be unknown. */
+	log_record(drc, RPX_DRCLOG_BEGIN, client, seq, NULL, 0);
 	*entry = e;
 	return RPX_DRC_NEW;
+}
+
+static void emit_live(struct rpx_drclog *tmp, void *arg)
+{
+	struct rpx_drc *drc = arg;
+	struct drc_client *c;
+	struct rpx_drc_entry *e;
+
+	TAILQ_FOREACH(c, &drc->client_lru, lru) {
+		if (c->floor > 0)
+			rpx_drclog_append(tmp, RPX_DRCLOG_FLOOR, c->id, c->floor, NULL, 0);
+		TAILQ_FOREACH(e, &c->entries, by_client) {
+			if (e->state == ENTRY_DONE)
+				rpx_drclog_append(tmp, RPX_DRCLOG_DONE, e->client, e->seq, e->reply,
+				    e->len);
+			else
+				rpx_drclog_append(tmp, RPX_DRCLOG_BEGIN, e->client, e->seq, NULL,
+				    0);
+		}
+	}
+}
+
+/* Keeps the file within a few times what it describes. */
+static void maybe_compact(struct rpx_drc *drc)
+{
+	uint64_t live = drc->stats.bytes + drc->stats.entries * 64 + drc->stats.clients * 64;
+
+	if (drc->persistent && drc->log.size > 4 * live + 4 * 1024 * 1024 &&
+	    rpx_drclog_rewrite(&drc->log, emit_live, drc) < 0)
+		drc->stats.log_errors++;
 }
 
 void rpx_drc_complete(struct rpx_drc *drc, struct rpx_drc_entry *e, const void *reply, size_t len)
@@ -282,6 +419,8 @@ void rpx_drc_complete(struct rpx_drc *drc, struct rpx_drc_entry *e, const void *
 	e->len = len;
 	e->state = ENTRY_DONE;
 	drc->stats.bytes += len;
+	log_record(drc, RPX_DRCLOG_DONE, e->client, e->seq, reply, len);
+	maybe_compact(drc);
 }
 
 void rpx_drc_abort(struct rpx_drc *drc, struct rpx_drc_entry *e)
@@ -306,6 +445,8 @@ void rpx_drc_free(struct rpx_drc *drc)
 		while ((c = TAILQ_FIRST(&drc->client_lru)) != NULL)
 			client_free(drc, c);
 	}
+	if (drc->persistent)
+		rpx_drclog_close(&drc->log);
 	free(drc->entries);
 	free(drc->clients);
 	free(drc);

@@ -28,6 +28,8 @@
 #include <time.h>
 
 struct rpx_drc_config {
+	const char *path; /* the file that keeps the cache across restarts; NULL: memory only */
+	bool fsync; /* fdatasync each record before the reply goes out */
 	size_t max_entries;
 	size_t max_bytes;
 	unsigned max_clients;
@@ -45,6 +47,8 @@ struct rpx_drc_stats {
 	uint64_t entries; /* records held now */
 	uint64_t bytes; /* reply bytes held now */
 	uint64_t clients; /* clients known now */
+	uint64_t log_errors; /* records that could not be written */
+	uint64_t restored; /* records read back at start-up */
 };
 
 enum rpx_drc_verdict {
@@ -53,11 +57,13 @@ enum rpx_drc_verdict {
 	RPX_DRC_IN_PROGRESS, /* drop: the original is still running */
 	RPX_DRC_FORGOTTEN, /* refuse: its record may have been evicted or acknowledged */
 	RPX_DRC_FULL, /* refuse: no room for another client */
+	RPX_DRC_UNKNOWN, /* refuse: it ran before a restart and its outcome was lost */
 };
 
 struct rpx_drc;
 struct rpx_drc_entry;
 
+/* With cfg->path, reads the records kept there; NULL on failure with errno set. */
 struct rpx_drc *rpx_drc_new(const struct rpx_drc_config *cfg);
 void rpx_drc_free(struct rpx_drc *drc);
 

@@ -18,6 +18,15 @@ int rpx_joblog_open(struct rpx_joblog *log, const char *path, uint64_t cap)
 	return log->fd < 0 ? -errno : 0;
 }
 
+int rpx_joblog_reopen(struct rpx_joblog *log, const char *path, uint64_t cap, uint64_t total)
+{
+	log->cap = cap;
+	log->total = total;
+	log->eof = false;
+	log->fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	return log->fd < 0 ? -errno : 0;
+}
+
 void rpx_joblog_none(struct rpx_joblog *log)
 {
 	log->fd = -1;

@@ -21,6 +21,8 @@ struct rpx_joblog {
 
 /* Opens (creates, truncates) the ring at @path; 0 or -errno. */
 int rpx_joblog_open(struct rpx_joblog *log, const char *path, uint64_t cap);
+/* Opens an existing ring again (rpxd restarted) with @total bytes written so far. */
+int rpx_joblog_reopen(struct rpx_joblog *log, const char *path, uint64_t cap, uint64_t total);
 /* A stream with no storage (discarded): always at EOF, never any byte. */
 void rpx_joblog_none(struct rpx_joblog *log);
 void rpx_joblog_close(struct rpx_joblog *log);

@@ -14,6 +14,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,11 +29,14 @@
 #include "dispatch.h"
 #include "jobs.h"
 #include "log.h"
+#include "procfs.h"
 #include "spawn.h"
+#include "xdr_evbuf.h"
 
 #define HASH_BUCKETS 4096
 #define PIPE_READ_CHUNK 65536
 #define PIPE_READS_PER_EVENT 16
+#define ID_RESERVE 1024
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 extern char **environ;
@@ -62,6 +66,9 @@ struct rpx_jobs {
 	unsigned running;
 	unsigned nended;
 	uint64_t orphans_reaped;
+	uint64_t id_reserved; /* ids below it may have been handed out: never reuse them */
+	unsigned restored_running, restored_ended;
+	char boot_id[64];
 	struct rpx_job *by_id[HASH_BUCKETS];
 	struct rpx_job *by_pid[HASH_BUCKETS];
 	TAILQ_HEAD(, rpx_job) all;
@@ -153,6 +160,107 @@ static uint64_t ns_between(const struct timespec *a, const struct timespec *b)
 static void log_path(struct rpx_jobs *jobs, uint64_t id, const char *stream, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%llu.%s", jobs->jobs_dir, (unsigned long long)id, stream);
+}
+
+static void fifo_path(struct rpx_jobs *jobs, uint64_t id, const char *stream, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%llu.%s.fifo", jobs->jobs_dir, (unsigned long long)id, stream);
+}
+
+static void record_path(struct rpx_jobs *jobs, uint64_t id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%llu.job", jobs->jobs_dir, (unsigned long long)id);
+}
+
+/* Writes @len bytes to @path through a temporary file and rename(2). */
+static int write_file_atomic(const char *path, const void *data, size_t len, bool sync)
+{
+	char tmp[4200];
+	int fd, err = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+		return -errno;
+	if (write(fd, data, len) != (ssize_t)len || (sync && fdatasync(fd) < 0))
+		err = errno != 0 ? -errno : -EIO;
+	close(fd);
+	if (err == 0 && rename(tmp, path) < 0)
+		err = -errno;
+	if (err < 0)
+		unlink(tmp);
+	return err;
+}
+
+/* The job's record on disk (rpx_job_record in idl/proc.x). */
+static void job_save(struct rpx_jobs *jobs, struct rpx_job *job)
+{
+	rpx_job_record rec;
+	struct evbuffer *eb = evbuffer_new();
+	struct rpx_xdrenc enc;
+	char path[4096];
+	u_int argc = 0;
+	int err = -ENOMEM;
+
+	if (eb == NULL)
+		goto out;
+	while (job->argv[argc] != NULL)
+		argc++;
+	memset(&rec, 0, sizeof(rec));
+	rec.format = 1;
+	rec.job = job->id;
+	rec.pid = job->pid;
+	rec.proc_start = job->proc_start;
+	rec.boot_id = jobs->boot_id;
+	rec.owner = job->owner;
+	rec.uid = job->uid;
+	rec.user = job->user;
+	rec.name = job->name;
+	rec.argv.argv_len = argc;
+	rec.argv.argv_val = job->argv;
+	rec.cwd = job->cwd;
+	rec.labels.labels_len = job->nlabels;
+	rec.labels.labels_val = job->labels;
+	rec.start_sec = job->start_real.tv_sec;
+	rec.start_nsec = (unsigned)job->start_real.tv_nsec;
+	rec.out_captured = job->out.fd >= 0;
+	rec.err_captured = job->err.fd >= 0;
+	rec.ended = job->ended;
+	rec.exit = job->exit;
+	rec.out_total = job->out.total;
+	rec.err_total = job->err.total;
+	rpx_xdrenc_create(&enc, eb);
+	if (!xdr_rpx_job_record(&enc.xdr, &rec)) {
+		rpx_xdrenc_finish(&enc);
+		err = -EMSGSIZE;
+		goto out;
+	}
+	rpx_xdrenc_finish(&enc);
+	record_path(jobs, job->id, path, sizeof(path));
+	err = write_file_atomic(path, evbuffer_pullup(eb, -1), evbuffer_get_length(eb),
+	    jobs->cfg.fsync);
+out:
+	if (err < 0) {
+		errno = -err;
+		log_warn("job %llu: record", (unsigned long long)job->id);
+	}
+	if (eb != NULL)
+		evbuffer_free(eb);
+}
+
+/* Job ids are never reused, across restarts too: ids are handed out from a
+ * reserved block whose end is on disk before the first id of it is used. */
+static int reserve_ids(struct rpx_jobs *jobs)
+{
+	char path[4096], text[32];
+	int n;
+
+	snprintf(path, sizeof(path), "%s/next-job-id", jobs->cfg.state_dir);
+	n = snprintf(text, sizeof(text), "%llu\n",
+	    (unsigned long long)(jobs->next_id + ID_RESERVE));
+	if (write_file_atomic(path, text, (size_t)n, true) < 0)
+		return -errno;
+	jobs->id_reserved = jobs->next_id + ID_RESERVE;
+	return 0;
 }
 
 /* Reads what the pipe holds; closes it at EOF. Returns true on news. */
@@ -482,6 +590,14 @@ void rpx_jobs_drop(struct rpx_jobs *jobs, struct rpx_job *job)
 		}
 	}
 	close_stdin(job);
+	if (job->pidfd_ev != NULL)
+		event_free(job->pidfd_ev);
+	record_path(jobs, job->id, path, sizeof(path));
+	unlink(path);
+	fifo_path(jobs, job->id, "out", path, sizeof(path));
+	unlink(path);
+	fifo_path(jobs, job->id, "err", path, sizeof(path));
+	unlink(path);
 	for (char **a = job->argv; a != NULL && *a != NULL; a++)
 		free(*a);
 	free(job->argv);
@@ -504,7 +620,9 @@ static void job_ended(struct rpx_jobs *jobs, struct rpx_job *job, int status,
 
 	clock_gettime(CLOCK_MONOTONIC, &job->end_mono);
 	job->ended = true;
-	if (WIFEXITED(status)) {
+	if (ru == NULL) {
+		job->exit.how = RPX_EXIT_UNKNOWN;
+	} else if (WIFEXITED(status)) {
 		job->exit.how = RPX_EXIT_EXITED;
 		job->exit.code = WEXITSTATUS(status);
 	} else if (WIFSIGNALED(status)) {
@@ -514,11 +632,17 @@ static void job_ended(struct rpx_jobs *jobs, struct rpx_job *job, int status,
 	} else {
 		job->exit.how = RPX_EXIT_UNKNOWN;
 	}
-	job->exit.utime_us =
-	    (uint64_t)ru->ru_utime.tv_sec * 1000000 + (uint64_t)ru->ru_utime.tv_usec;
-	job->exit.stime_us =
-	    (uint64_t)ru->ru_stime.tv_sec * 1000000 + (uint64_t)ru->ru_stime.tv_usec;
-	job->exit.maxrss_kb = (uint64_t)ru->ru_maxrss;
+	if (ru != NULL) {
+		job->exit.utime_us =
+		    (uint64_t)ru->ru_utime.tv_sec * 1000000 + (uint64_t)ru->ru_utime.tv_usec;
+		job->exit.stime_us =
+		    (uint64_t)ru->ru_stime.tv_sec * 1000000 + (uint64_t)ru->ru_stime.tv_usec;
+		job->exit.maxrss_kb = (uint64_t)ru->ru_maxrss;
+	}
+	if (job->pidfd_ev != NULL) {
+		event_free(job->pidfd_ev);
+		job->pidfd_ev = NULL;
+	}
 	job->exit.runtime_ns = ns_between(&job->start_mono, &job->end_mono);
 	hash_del(jobs->by_pid, job, (uint64_t)job->pid, true);
 	if (job->pidfd >= 0)
@@ -535,6 +659,7 @@ static void job_ended(struct rpx_jobs *jobs, struct rpx_job *job, int status,
 	 * that a reader told "ended" has seen all of it. */
 	drain_pipe(jobs, job, false);
 	drain_pipe(jobs, job, true);
+	job_save(jobs, job);
 	while ((l = TAILQ_FIRST(&job->waiters)) != NULL) {
 		if (!l->waiter->keep)
 			drop = true;
@@ -754,8 +879,16 @@ static int build_candidates(struct spawn_work *w, const char *prog)
 	return 0;
 }
 
-static int open_stdio(struct spawn_work *w, const rpx_spawn_args *a, char *msg, size_t msglen)
+/*
+ * The job's stdout and stderr are FIFOs in the jobs folder, not anonymous
+ * pipes: the job holds its end open for reading and writing, so if rpxd
+ * dies the job's writes block (when the FIFO is full) instead of raising
+ * SIGPIPE, and a restarted rpxd opens the FIFO again and goes on reading.
+ */
+static int open_stdio(struct spawn_work *w, struct rpx_jobs *jobs, uint64_t id,
+    const rpx_spawn_args *a, char *msg, size_t msglen)
 {
+	char path[4096];
 	int p[2];
 
 	for (int i = 0; i < 3; i++)
@@ -784,11 +917,14 @@ static int open_stdio(struct spawn_work *w, const rpx_spawn_args *a, char *msg, 
 			    mode);
 			return -EINVAL;
 		}
-		if (pipe2(p, O_CLOEXEC) < 0)
+		fifo_path(jobs, id, i == 1 ? "out" : "err", path, sizeof(path));
+		unlink(path);
+		if (mkfifo(path, 0600) < 0)
 			goto fail;
-		w->child_fds[i] = p[1];
-		*parent = p[0];
-		fcntl(p[0], F_SETFL, O_NONBLOCK);
+		if ((*parent = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0 ||
+		    (w->child_fds[i] = open(path, O_RDWR | O_CLOEXEC)) < 0)
+			goto fail;
+		fcntl(*parent, F_SETPIPE_SZ, 1024 * 1024);
 	}
 	return 0;
 fail:
@@ -927,7 +1063,13 @@ int rpx_jobs_spawn(struct rpx_jobs *jobs, const rpx_spawn_args *a, uid_t owner, 
 		goto out;
 	if ((err = build_candidates(&w, w.argv[0])) < 0)
 		goto out;
-	if ((err = open_stdio(&w, a, msg, msglen)) < 0)
+	if (jobs->next_id >= jobs->id_reserved && reserve_ids(jobs) < 0) {
+		err = -errno;
+		snprintf(msg, msglen, "job id reservation in %s: %s", jobs->cfg.state_dir,
+		    strerror(errno));
+		goto out;
+	}
+	if ((err = open_stdio(&w, jobs, jobs->next_id, a, msg, msglen)) < 0)
 		goto out;
 
 	err = -ENOMEM;
@@ -990,6 +1132,8 @@ int rpx_jobs_spawn(struct rpx_jobs *jobs, const rpx_spawn_args *a, uid_t owner, 
 		goto out;
 	}
 	jobs->next_id++;
+	if (rpx_procfs_starttime(job->pid, &job->proc_start) < 0)
+		job->proc_start = 0;
 
 	/* The job runs: from here on nothing fails, only degrades. */
 	job->owner = owner;
@@ -1038,6 +1182,7 @@ int rpx_jobs_spawn(struct rpx_jobs *jobs, const rpx_spawn_args *a, uid_t owner, 
 	hash_add(jobs->by_id, job, job->id, false);
 	hash_add(jobs->by_pid, job, (uint64_t)job->pid, true);
 	jobs->running++;
+	job_save(jobs, job);
 	log_debug("job %llu: pid %d: %s", (unsigned long long)job->id, job->pid, job->argv[0]);
 	*out = job;
 	job = NULL;
@@ -1052,10 +1197,263 @@ out:
 		}
 		free(job);
 	}
+	if (err < 0) {
+		fifo_path(jobs, jobs->next_id, "out", path, sizeof(path));
+		unlink(path);
+		fifo_path(jobs, jobs->next_id, "err", path, sizeof(path));
+		unlink(path);
+	}
 	if (err < 0 && msg[0] == '\0')
 		snprintf(msg, msglen, "%s", strerror(-err));
 	work_release(&w);
 	return err;
+}
+
+unsigned rpx_jobs_restored_running(const struct rpx_jobs *jobs)
+{
+	return jobs->restored_running;
+}
+
+unsigned rpx_jobs_restored_ended(const struct rpx_jobs *jobs)
+{
+	return jobs->restored_ended;
+}
+
+/* An adopted job's pidfd became readable: it ended; its status went to its new parent. */
+static void adopted_exit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpx_job *job = arg;
+
+	job_ended(job->jobs, job, 0, NULL);
+}
+
+static char **copy_strv(char **v, u_int n)
+{
+	char **copy = calloc(n + 1, sizeof(char *));
+
+	for (u_int i = 0; copy != NULL && i < n; i++) {
+		if ((copy[i] = strdup(v[i])) == NULL) {
+			free_strv(copy);
+			return NULL;
+		}
+	}
+	return copy;
+}
+
+static uint64_t file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* Rebuilds one job from its record; NULL when the record is unreadable. */
+static struct rpx_job *restore_job(struct rpx_jobs *jobs, const char *path)
+{
+	rpx_job_record rec;
+	struct rpx_job *job = NULL;
+	char buf[4096];
+	char *data = NULL;
+	size_t len = 0;
+	FILE *f;
+	XDR xdrs;
+	struct timespec now_real, now_mono;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return NULL;
+	for (size_t n; (n = fread(buf, 1, sizeof(buf), f)) > 0; len += n) {
+		char *grown = realloc(data, len + n);
+
+		if (grown == NULL)
+			break;
+		data = grown;
+		memcpy(data + len, buf, n);
+	}
+	fclose(f);
+	memset(&rec, 0, sizeof(rec));
+	xdrmem_create(&xdrs, data, (u_int)len, XDR_DECODE);
+	if (data == NULL || !xdr_rpx_job_record(&xdrs, &rec) || rec.format != 1) {
+		log_warnx("%s: unreadable job record, ignored", path);
+		goto out;
+	}
+	if ((job = calloc(1, sizeof(*job))) == NULL)
+		goto out;
+	job->jobs = jobs;
+	job->id = rec.job;
+	job->pid = rec.pid;
+	job->pidfd = -1;
+	job->out_pipe = job->err_pipe = job->in_pipe = -1;
+	job->proc_start = rec.proc_start;
+	snprintf(job->boot_id, sizeof(job->boot_id), "%s", rec.boot_id);
+	job->owner = rec.owner;
+	job->uid = rec.uid;
+	job->user = strdup(rec.user);
+	job->name = strdup(rec.name);
+	job->cwd = strdup(rec.cwd);
+	job->argv = copy_strv(rec.argv.argv_val, rec.argv.argv_len);
+	if (rec.labels.labels_len > 0 &&
+	    (job->labels = calloc(rec.labels.labels_len, sizeof(rpx_label))) != NULL) {
+		job->nlabels = rec.labels.labels_len;
+		for (u_int i = 0; i < job->nlabels; i++) {
+			job->labels[i].key = strdup(rec.labels.labels_val[i].key);
+			job->labels[i].value = strdup(rec.labels.labels_val[i].value);
+		}
+	}
+	TAILQ_INIT(&job->waiters);
+	TAILQ_INIT(&job->followers);
+	job->start_real.tv_sec = rec.start_sec;
+	job->start_real.tv_nsec = rec.start_nsec;
+	clock_gettime(CLOCK_REALTIME, &now_real);
+	clock_gettime(CLOCK_MONOTONIC, &now_mono);
+	job->start_mono = now_mono;
+	job->start_mono.tv_sec -= now_real.tv_sec - job->start_real.tv_sec;
+	job->ended = rec.ended;
+	job->exit = rec.exit;
+	rpx_joblog_none(&job->out);
+	rpx_joblog_none(&job->err);
+	for (int i = 0; i < 2; i++) {
+		struct rpx_joblog *log = i == 0 ? &job->out : &job->err;
+		bool captured = i == 0 ? rec.out_captured : rec.err_captured;
+		uint64_t total = i == 0 ? rec.out_total : rec.err_total;
+		char p[4096];
+
+		if (!captured)
+			continue;
+		log_path(jobs, job->id, i == 0 ? "out" : "err", p, sizeof(p));
+		if (!rec.ended) {
+			/* Not known past the ring's size: what it holds is what counts. */
+			total = file_size(p);
+		}
+		if (rpx_joblog_reopen(log, p, jobs->cfg.output_cap, total) < 0)
+			rpx_joblog_none(log);
+		log->eof = true;
+	}
+	if (job->user == NULL || job->name == NULL || job->cwd == NULL || job->argv == NULL)
+		log_warnx("job %llu: out of memory restoring it", (unsigned long long)job->id);
+out:
+	xdr_free((xdrproc_t)xdr_rpx_job_record, (char *)&rec);
+	xdr_destroy(&xdrs);
+	free(data);
+	return job;
+}
+
+/* A job that was running when the previous rpxd stopped: still the same process? */
+static void restore_running(struct rpx_jobs *jobs, struct rpx_job *job)
+{
+	const char *boot_id = job->boot_id;
+	uint64_t start;
+	char path[4096];
+	int fd;
+
+	if (job->proc_start != 0 && strcmp(boot_id, jobs->boot_id) == 0 &&
+	    rpx_procfs_starttime(job->pid, &start) == 0 && start == job->proc_start &&
+	    (fd = (int)syscall(SYS_pidfd_open, job->pid, 0)) >= 0) {
+		job->adopted = true;
+		job->pidfd = fd;
+		job->pidfd_ev = event_new(jobs->base, fd, EV_READ, adopted_exit_cb, job);
+		event_add(job->pidfd_ev, NULL);
+		hash_add(jobs->by_pid, job, (uint64_t)job->pid, true);
+		jobs->running++;
+		jobs->restored_running++;
+		for (int i = 0; i < 2; i++) {
+			int *pfd = i == 0 ? &job->out_pipe : &job->err_pipe;
+			struct event **ev = i == 0 ? &job->out_ev : &job->err_ev;
+			struct rpx_joblog *log = i == 0 ? &job->out : &job->err;
+
+			if (log->fd < 0)
+				continue;
+			fifo_path(jobs, job->id, i == 0 ? "out" : "err", path, sizeof(path));
+			if ((*pfd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+				continue;
+			log->eof = false;
+			*ev = event_new(jobs->base, *pfd, EV_READ | EV_PERSIST,
+			    i == 0 ? out_cb : err_cb, job);
+			event_add(*ev, NULL);
+		}
+		log_info("job %llu (pid %d) still runs: adopted; its exit status will be unknown",
+		    (unsigned long long)job->id, job->pid);
+		return;
+	}
+	/* It ended while no rpxd watched it (or the pid is now another process's). */
+	job->ended = true;
+	job->exit.how = RPX_EXIT_UNKNOWN;
+	clock_gettime(CLOCK_MONOTONIC, &job->end_mono);
+	jobs->restored_ended++;
+	log_info("job %llu (pid %d) ended while rpxd was down: status unknown",
+	    (unsigned long long)job->id, job->pid);
+	job_save(jobs, job);
+}
+
+static int cmp_job_id(const void *a, const void *b)
+{
+	const struct rpx_job *x = *(struct rpx_job *const *)a, *y = *(struct rpx_job *const *)b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Reads back every job record and the id reservation. */
+static void restore_all(struct rpx_jobs *jobs)
+{
+	char path[4096];
+	struct rpx_job **list = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/next-job-id", jobs->cfg.state_dir);
+	if ((f = fopen(path, "re")) != NULL) {
+		unsigned long long v;
+
+		if (fscanf(f, "%llu", &v) == 1 && v > jobs->next_id)
+			jobs->next_id = v;
+		fclose(f);
+	}
+	if ((d = opendir(jobs->jobs_dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		struct rpx_job *job;
+
+		if (len < 5 || strcmp(de->d_name + len - 4, ".job") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", jobs->jobs_dir, de->d_name);
+		if ((job = restore_job(jobs, path)) == NULL)
+			continue;
+		if (n == cap) {
+			struct rpx_job **grown =
+			    realloc(list, (cap = cap ? cap * 2 : 64) * sizeof(*list));
+
+			if (grown == NULL) {
+				rpx_jobs_drop(jobs, job);
+				break;
+			}
+			list = grown;
+		}
+		list[n++] = job;
+	}
+	closedir(d);
+	if (n > 1)
+		qsort(list, n, sizeof(*list), cmp_job_id);
+	for (size_t i = 0; i < n; i++) {
+		struct rpx_job *job = list[i];
+		bool was_running = !job->ended;
+
+		TAILQ_INSERT_TAIL(&jobs->all, job, link);
+		hash_add(jobs->by_id, job, job->id, false);
+		if (job->id >= jobs->next_id)
+			jobs->next_id = job->id + 1;
+		if (was_running) {
+			restore_running(jobs, job);
+		} else {
+			clock_gettime(CLOCK_MONOTONIC, &job->end_mono);
+		}
+		if (job->ended) {
+			TAILQ_INSERT_TAIL(&jobs->ended, job, ended_link);
+			jobs->nended++;
+		}
+	}
+	free(list);
 }
 
 struct rpx_jobs *rpx_jobs_new(struct event_base *base, const struct rpx_jobs_config *cfg)
@@ -1080,6 +1478,20 @@ struct rpx_jobs *rpx_jobs_new(struct event_base *base, const struct rpx_jobs_con
 	}
 	if (rpx_spawn_init() < 0) {
 		log_warn("spawn stack");
+		goto fail;
+	}
+	{
+		FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+		if (f != NULL) {
+			if (fgets(jobs->boot_id, sizeof(jobs->boot_id), f) != NULL)
+				jobs->boot_id[strcspn(jobs->boot_id, "\n")] = '\0';
+			fclose(f);
+		}
+	}
+	restore_all(jobs);
+	if (reserve_ids(jobs) < 0) {
+		log_warn("%s/next-job-id", cfg->state_dir);
 		goto fail;
 	}
 	/* Orphans of a job's tree come to rpxd, which reaps them. */

@@ -50,6 +50,10 @@ struct rpx_job {
 	unsigned nlabels;
 	struct timespec start_real, start_mono, end_mono;
 	bool ended;
+	bool adopted; /* started by an earlier rpxd: not our child, exit status unknown */
+	uint64_t proc_start; /* /proc/PID/stat starttime, to recognise the pid after a restart */
+	char boot_id[40]; /* of the boot it started in (restored jobs) */
+	struct event *pidfd_ev; /* adopted jobs: their end */
 	rpx_exit exit;
 
 	struct rpx_joblog out, err;
@@ -68,6 +72,7 @@ struct rpx_job {
 
 struct rpx_jobs_config {
 	const char *state_dir;
+	bool fsync; /* job records reach the disk before SPAWN answers */
 	uint64_t output_cap; /* bytes kept per stream */
 	unsigned max_jobs; /* running at once */
 	unsigned retain_jobs; /* ended records kept */
@@ -89,6 +94,9 @@ void rpx_jobs_drop(struct rpx_jobs *jobs, struct rpx_job *job);
 unsigned rpx_jobs_running(const struct rpx_jobs *jobs);
 uint64_t rpx_jobs_started(const struct rpx_jobs *jobs);
 uint64_t rpx_jobs_orphans_reaped(const struct rpx_jobs *jobs);
+/* Jobs read back from --state-dir at start-up: still running, and ended while rpxd was down. */
+unsigned rpx_jobs_restored_running(const struct rpx_jobs *jobs);
+unsigned rpx_jobs_restored_ended(const struct rpx_jobs *jobs);
 
 /* Pending WAIT: parks @call on every job in @list until one ends. */
 int rpx_jobs_wait(struct rpx_jobs *jobs, struct rpx_call *call, struct rpx_job **list, unsigned n,

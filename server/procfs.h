@@ -6,6 +6,7 @@
 #define RPX_PROCFS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "proc.h"
@@ -21,6 +22,9 @@ int rpx_procfs_read(pid_t pid, rpx_pinfo *info);
  * says whether more follow. Returns how many, or -errno.
  */
 ssize_t rpx_procfs_pids(pid_t after, pid_t *out, size_t max, bool *more);
+
+/* The start time of @pid in clock ticks since boot (/proc/PID/stat field 22). */
+int rpx_procfs_starttime(pid_t pid, uint64_t *ticks);
 
 /* The textbook state for a /proc state letter. */
 rpx_pstate rpx_procfs_state(char code);

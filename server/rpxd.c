@@ -101,6 +101,9 @@ static void usage(FILE *f)
 	    "      --drc-bytes BYTES   reply bytes remembered (default %d)\n"
 	    "      --drc-clients N     client instances known at once (default %d)\n"
 	    "      --drc-client-ttl SEC  silence after which a client is forgotten (default %d)\n"
+	    "      --fsync             fdatasync each completion record before replying, so a\n"
+	    "                          machine crash loses none (default: written before the\n"
+	    "                          reply, which survives any crash of rpxd itself)\n"
 	    "\n"
 	    "Limits:\n"
 	    "      --max-record BYTES      largest call record (default %d)\n"
@@ -295,6 +298,7 @@ enum {
 	OPT_DRC_BYTES,
 	OPT_DRC_CLIENTS,
 	OPT_DRC_CLIENT_TTL,
+	OPT_FSYNC,
 };
 
 static const struct option long_options[] = {
@@ -310,6 +314,19 @@ static const struct option long_options[] = {
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
     {"record-timeout", required_argument, NULL, OPT_RECORD_TIMEOUT},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"socket-group", required_argument, NULL, OPT_SOCKET_GROUP},
+    {"output-cap", required_argument, NULL, OPT_OUTPUT_CAP},
+    {"max-jobs", required_argument, NULL, OPT_MAX_JOBS},
+    {"retain-jobs", required_argument, NULL, OPT_RETAIN_JOBS},
+    {"retain-seconds", required_argument, NULL, OPT_RETAIN_SECONDS},
+    {"on-stop", required_argument, NULL, OPT_ON_STOP},
+    {"stop-grace", required_argument, NULL, OPT_STOP_GRACE},
+    {"drc-entries", required_argument, NULL, OPT_DRC_ENTRIES},
+    {"drc-bytes", required_argument, NULL, OPT_DRC_BYTES},
+    {"drc-clients", required_argument, NULL, OPT_DRC_CLIENTS},
+    {"drc-client-ttl", required_argument, NULL, OPT_DRC_CLIENT_TTL},
+    {"fsync", no_argument, NULL, OPT_FSYNC},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -428,6 +445,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_STOP_GRACE:
 			o->stop_grace = (unsigned)parse_number("--stop-grace", optarg, 0, 3600);
 			break;
+		case OPT_FSYNC:
+			o->drc.fsync = true;
+			break;
 		case OPT_DRC_ENTRIES:
 			o->drc.max_entries = parse_number("--drc-entries", optarg, 1, 100000000);
 			break;
@@ -467,7 +487,7 @@ int main(int argc, char **argv)
 	struct rpx_drc *drc;
 	struct stopping stopping;
 	const struct rpx_program *proc;
-	char sock_path[PATH_MAX], state_dir[PATH_MAX], url[PATH_MAX + 8];
+	char sock_path[PATH_MAX], state_dir[PATH_MAX], url[PATH_MAX + 8], drc_path[PATH_MAX + 16];
 	int err;
 
 	memset(&o, 0, sizeof(o));
@@ -487,12 +507,20 @@ int main(int argc, char **argv)
 	srv.limits = o.limits;
 	TAILQ_INIT(&srv.conns);
 	TAILQ_INIT(&srv.listeners);
-	if ((srv.base = event_base_new()) == NULL || (drc = rpx_drc_new(&o.drc)) == NULL ||
-	    (srv.dispatch = rpx_dispatch_new(drc)) == NULL)
+	snprintf(drc_path, sizeof(drc_path), "%s/completions", o.state_dir);
+	o.drc.path = drc_path;
+	if ((drc = rpx_drc_new(&o.drc)) == NULL)
+		fatal("duplicate request cache %s", drc_path);
+	if ((srv.base = event_base_new()) == NULL || (srv.dispatch = rpx_dispatch_new(drc)) == NULL)
 		fatalx("out of memory");
+	if (rpx_drc_stats(drc)->restored > 0)
+		log_info("%s: %llu completion records of %llu clients restored", drc_path,
+		    (unsigned long long)rpx_drc_stats(drc)->entries,
+		    (unsigned long long)rpx_drc_stats(drc)->clients);
 	if ((err = rpx_dispatch_add(srv.dispatch, &rpx_svc_date_v1)) < 0)
 		fatalx("date program: %s", strerror(-err));
 	o.jobs.state_dir = o.state_dir;
+	o.jobs.fsync = o.drc.fsync;
 	if ((jobs = rpx_jobs_new(srv.base, &o.jobs)) == NULL)
 		fatalx("job table in %s/jobs: cannot set up", o.state_dir);
 	proc = rpx_svc_proc_init(jobs, o.insecure, &srv, drc);

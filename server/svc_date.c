@@ -19,7 +19,7 @@ int rpx_date_render(int64_t seconds, uint32_t nanoseconds, bool utc, rpx_date_no
 {
 	time_t t = (time_t)seconds;
 	struct tm tm;
-	char base[32], offset[24];
+	char base[48], offset[24];
 	long off;
 
 	if (nanoseconds >= 1000000000u) {
@@ -35,7 +35,8 @@ int rpx_date_render(int64_t seconds, uint32_t nanoseconds, bool utc, rpx_date_no
 	off = utc ? 0 : tm.tm_gmtoff;
 	/* RFC 3339 §5.6: four-digit year, zero-padded (strftime's %Y is not). */
 	snprintf(base, sizeof(base), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	    (tm.tm_mon + 1) % 100, tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
+	    tm.tm_sec % 100);
 	if (off == 0)
 		strcpy(offset, "Z");
 	else
