@@ -290,8 +290,8 @@ void rpx_xprt_cancel_all(struct rpx_xprt *xprt)
  * to run it (its record is then completed with the reply), or 1 when it was
  * answered from the record, refused, or dropped, and freed.
  */
-static int drc_check(struct rpx_dispatch *d, struct rpx_call *call, const void *args,
-    size_t argslen)
+static int drc_check(struct rpx_dispatch *d, struct rpx_call *call, uint64_t identity,
+    const void *args, size_t argslen)
 {
 	const rpx_reqid *rid = call->args; /* RPX_PROC_MUTATING: arguments begin with it */
 	uint64_t client = rid->client, seq = rid->seq;
@@ -301,7 +301,14 @@ static int drc_check(struct rpx_dispatch *d, struct rpx_call *call, const void *
 	struct rpx_drc_entry *entry;
 	enum rpx_drc_verdict verdict;
 
-	if (client == 0) {
+	if (client != 0) {
+		/* The caller's identity is part of the key. */
+		uint64_t h = rpx_drc_hash(RPX_DRC_HASH_INIT, &client, sizeof(client));
+
+		client = rpx_drc_hash(h, &identity, sizeof(identity));
+		if (client == 0)
+			client = 1;
+	} else {
 		/* No request ID: the NFS-style key. */
 		uint64_t h = RPX_DRC_HASH_INIT;
 		uint32_t words[3] = {call->xid, call->program->prog, call->program->vers};
@@ -311,6 +318,7 @@ static int drc_check(struct rpx_dispatch *d, struct rpx_call *call, const void *
 		if (call->peerlen > 0)
 			h = rpx_drc_hash(h, &call->peer, call->peerlen);
 		h = rpx_drc_hash(h, words, sizeof(words));
+		h = rpx_drc_hash(h, &identity, sizeof(identity));
 		h = rpx_drc_hash(h, &call->proc, sizeof(call->proc));
 		seq = rpx_drc_hash(h, args, argslen);
 	}
@@ -497,9 +505,20 @@ void rpx_dispatch_message(struct rpx_dispatch *d, struct rpx_xprt *xprt, const v
 		goto out;
 	}
 
-	if ((pi->flags & RPX_PROC_MUTATING) && d->drc != NULL &&
-	    drc_check(d, call, (const char *)msg + args_pos, len - args_pos) != 0)
-		goto out;
+	if (pi->flags & RPX_PROC_MUTATING) {
+		uint64_t identity = 0;
+		int refused = program->authorize != NULL ? program->authorize(call, &identity) : 0;
+
+		/* Refused callers never reach the cache: they can neither fill it nor
+		 * read another caller's recorded replies. */
+		if (refused != 0) {
+			rpx_call_deny(call, (enum auth_stat)refused);
+			goto out;
+		}
+		if (d->drc != NULL &&
+		    drc_check(d, call, identity, (const char *)msg + args_pos, len - args_pos) != 0)
+			goto out;
+	}
 
 	rc = pi->handler(call, call->args, call->res);
 	if (rc == RPX_REPLIED) {

@@ -59,6 +59,13 @@ struct rpx_program {
 	const struct rpx_procinfo *procs; /* indexed by procedure number */
 	uint32_t nprocs;
 	void *ctx; /* the service's own state, rpx_call_ctx() */
+	/*
+	 * For RPX_PROC_MUTATING procedures, before the duplicate request cache:
+	 * 0 to go on, or the auth_stat to refuse the call with. It also names
+	 * the caller (*@identity), so that one caller's request IDs never
+	 * match another's records.
+	 */
+	int (*authorize)(const struct rpx_call *call, uint64_t *identity);
 };
 
 /* Who is calling: the RPC credential, plus what the transport proves. */

@@ -1459,7 +1459,7 @@ static void restore_all(struct rpx_jobs *jobs)
 struct rpx_jobs *rpx_jobs_new(struct event_base *base, const struct rpx_jobs_config *cfg)
 {
 	struct rpx_jobs *jobs = calloc(1, sizeof(*jobs));
-	struct timeval sweep = {10, 0};
+	struct timeval sweep = {1, 0};
 
 	if (jobs == NULL)
 		return NULL;

@@ -87,13 +87,23 @@ static char *dup_or_empty(const char *s)
 	return strdup(s != NULL ? s : "");
 }
 
-/* Refuses a mutating call from a caller without a proven identity. */
-static int refuse(struct rpx_call *call, const char *what)
+/*
+ * SPAWN and KILL, before the duplicate request cache: refused with
+ * AUTH_TOOWEAK for a caller without a proven identity. The identity keys the
+ * cache: a uid on the Unix socket, "the network" otherwise.
+ */
+static int authorize(const struct rpx_call *call, uint64_t *identity)
 {
-	log_warnx("%s from %s refused: SPAWN and KILL need the Unix socket (or --insecure)", what,
-	    call->xprt->kind);
-	rpx_call_deny(call, AUTH_TOOWEAK);
-	return RPX_REPLIED;
+	struct caller c;
+
+	caller_of(call, &c);
+	if (!c.may_mutate) {
+		log_warnx("%s from %s refused: SPAWN and KILL need the Unix socket (or --insecure)",
+		    call->pi->name, call->xprt->peer);
+		return AUTH_TOOWEAK;
+	}
+	*identity = call->cred.peer_known ? (uint64_t)c.uid + 1 : 0;
+	return 0;
 }
 
 /* Looks up a job the caller may see; ESRCH otherwise. */
@@ -223,8 +233,6 @@ static int proc_spawn(struct rpx_call *call, void *args, void *res)
 	int err;
 
 	caller_of(call, &c);
-	if (!c.may_mutate)
-		return refuse(call, "SPAWN");
 	err = rpx_jobs_spawn(svc.jobs, a, c.uid, c.uid, &job, msg, sizeof(msg));
 	if (err < 0) {
 		status_set(&r->status, -err, "%s", msg);
@@ -394,8 +402,6 @@ static int proc_kill(struct rpx_call *call, void *args, void *res)
 	int rc;
 
 	caller_of(call, &c);
-	if (!c.may_mutate)
-		return refuse(call, "KILL");
 	status_ok(&r->status);
 	if (a->signal < 0 || a->signal > SIGNAL_MAX) {
 		status_set(&r->status, EINVAL, "signal %d: expected 0 to %d", a->signal,
@@ -579,5 +585,6 @@ const struct rpx_program *rpx_svc_proc_init(struct rpx_jobs *jobs, bool insecure
 	svc.srv = srv;
 	svc.drc = drc;
 	proc_program.ctx = &svc;
+	proc_program.authorize = authorize;
 	return &proc_program;
 }
