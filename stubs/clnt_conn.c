@@ -5,15 +5,19 @@
  * timeout and hands it to libtirpc: clnt_vc_create() for TCP and Unix
  * sockets (record marking, XID matching), clnt_dg_create() for UDP, where
  * the same datagram, same XID, is resent at doubling intervals until the
- * whole-call deadline. Every call goes through rpx_client_call(),
+ * whole-call deadline. Every call goes through client_call(),
  * which turns libtirpc's struct rpc_err into a negative errno and one line
  * of text.
  *
- * Room for later work: the client keeps its URL and options, so a stream
- * the server closed while idle is replaced before the next call is sent,
- * and one that broke during a call is reconnected on the next call. The
- * failed call itself is reported, never resent: resending needs request
- * IDs and the server's duplicate request cache to stay at-most-once.
+ * Retransmission, so a caller sees each call answered exactly once while
+ * the server can be reached (see rpx/client.h for the contract): UDP resends
+ * the same datagram, same XID, at doubling intervals until the deadline;
+ * over TCP and Unix sockets a connection that breaks before the reply
+ * (reset, EOF, failed send) is replaced and the call sent again on the new
+ * one, until the same deadline, for the calls whose policy allows it
+ * (mutating calls with request IDs, whose duplicates rpxd's request cache
+ * answers from its record, and idempotent reads). A mutating call with no
+ * reply by the deadline is reported as "outcome unknown", never as failed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -200,8 +204,11 @@ fail:
 	return err;
 }
 
-/* Connects and builds cl->clnt. On failure writes the reason (without the URL) into why. */
-static int client_connect(struct rpx_client *cl, char *why, size_t whylen)
+/*
+ * Connects within timeout_ms and builds cl->clnt. On failure writes the
+ * reason (without the URL) into why.
+ */
+static int client_connect(struct rpx_client *cl, int timeout_ms, char *why, size_t whylen)
 {
 	struct sockaddr_storage addr;
 	socklen_t addrlen = 0;
@@ -210,7 +217,7 @@ static int client_connect(struct rpx_client *cl, char *why, size_t whylen)
 	CLIENT *clnt;
 	int fd = -1, err;
 
-	if ((err = connect_url(&cl->url, cl->timeout_ms, &fd, &addr, &addrlen, why, whylen)) < 0)
+	if ((err = connect_url(&cl->url, timeout_ms, &fd, &addr, &addrlen, why, whylen)) < 0)
 		return err;
 	nb.buf = &addr;
 	nb.len = addrlen;
@@ -263,7 +270,10 @@ void rpx_client_reqid_(struct rpx_client *cl, uint64_t *client, uint64_t *seq, u
 {
 	*client = cl->reqid_client;
 	*seq = ++cl->reqid_seq;
-	/* One call at a time: every lower sequence number has its answer. */
+	/*
+	 * One call at a time: every lower sequence number has its answer, or
+	 * was given up at its deadline and is never sent again.
+	 */
 	*acked = *seq;
 }
 
@@ -320,7 +330,7 @@ struct rpx_client *rpx_client_open(const char *url, const struct rpx_client_opts
 	cl->retry_ms = opts != NULL && opts->retry_ms > 0 ? opts->retry_ms : RPX_CLIENT_RETRY_MS;
 	if (cl->retry_ms > cl->timeout_ms)
 		cl->retry_ms = cl->timeout_ms;
-	if (client_connect(cl, why, sizeof(why)) < 0)
+	if (client_connect(cl, cl->timeout_ms, why, sizeof(why)) < 0)
 		goto fail_why;
 	cl->reqid_client = random_client_id();
 	return cl;
@@ -355,7 +365,7 @@ CLIENT *rpx_client_clnt(struct rpx_client *cl)
 {
 	char why[200];
 
-	if (cl->clnt == NULL && client_connect(cl, why, sizeof(why)) < 0)
+	if (cl->clnt == NULL && client_connect(cl, cl->timeout_ms, why, sizeof(why)) < 0)
 		rpx_client_fail_(cl, -ECONNRESET, "reconnect failed: %s", why);
 	return cl->clnt;
 }
@@ -383,8 +393,21 @@ static const char *auth_why(enum auth_stat why)
 	}
 }
 
+/* The deadline of a call passed with no reply. */
+static int call_timed_out(struct rpx_client *cl, enum rpx_call_policy_ policy, int timeout_ms,
+    const char *last)
+{
+	if (policy == RPX_CALL_MUTATING_)
+		return rpx_client_fail_(cl, -ETIMEDOUT,
+		    "outcome unknown: no reply within %d ms%s%s%s; the request may or may not have run",
+		    timeout_ms, last[0] != '\0' ? " (" : "", last, last[0] != '\0' ? ")" : "");
+	return rpx_client_fail_(cl, -ETIMEDOUT, "call timed out after %d ms%s%s%s", timeout_ms,
+	    last[0] != '\0' ? " (" : "", last, last[0] != '\0' ? ")" : "");
+}
+
 /* Maps a failed clnt_call to a negative errno and sets the error text. */
-static int call_failed(struct rpx_client *cl, enum clnt_stat stat, int timeout_ms)
+static int call_failed(struct rpx_client *cl, enum rpx_call_policy_ policy, enum clnt_stat stat,
+    int timeout_ms)
 {
 	struct rpc_err re;
 	char why[128];
@@ -393,7 +416,7 @@ static int call_failed(struct rpx_client *cl, enum clnt_stat stat, int timeout_m
 	clnt_geterr(cl->clnt, &re);
 	switch (stat) {
 	case RPC_TIMEDOUT:
-		return rpx_client_fail_(cl, -ETIMEDOUT, "call timed out after %d ms", timeout_ms);
+		return call_timed_out(cl, policy, timeout_ms, "");
 	case RPC_CANTSEND:
 	case RPC_CANTRECV:
 		if (re.re_errno == 0 || (stat == RPC_CANTRECV && re.re_errno == ECONNRESET))
@@ -464,38 +487,59 @@ static void sigpipe_restore(const sigset_t *old, int was_pending)
  * 2 * retry_ms, ... up to RETRY_MAX_MS) until the whole-call deadline, and
  * put the first transmission's XID back before each resend: the server's
  * duplicate request cache sees one call, and a late reply to any
- * transmission completes it.
+ * transmission completes it. An ICMP error (connection refused) on the
+ * first transmission fails the call at once: nothing listens, nothing ran.
+ * On a later one an earlier datagram may have reached a server that has
+ * since gone away, so the call goes on until its deadline.
  */
 #define RETRY_MAX_MS 5000
 
-static enum clnt_stat call_dg(struct rpx_client *cl, int timeout_ms, rpcproc_t proc,
-    xdrproc_t xargs, void *args, xdrproc_t xres, void *res)
+static void sleep_ms(int64_t ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+	while (ms > 0 && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static enum clnt_stat call_dg(struct rpx_client *cl, int64_t deadline, rpcproc_t proc,
+    xdrproc_t xargs, void *args, xdrproc_t xres, void *res, char *last, size_t lastlen)
+{
 	struct timeval tv;
 	enum clnt_stat stat;
 	int interval = cl->retry_ms, resend = 0;
 	u_int32_t xid = 0;
 
 	for (;;) {
-		int64_t left = deadline - now_ms();
+		int64_t start = now_ms(), left = deadline - start;
+		int slice;
 
 		if (left <= 0) {
 			stat = RPC_TIMEDOUT;
 			break;
 		}
-		tv = ms_to_timeval(interval < left ? interval : (int)left);
+		slice = interval < left ? interval : (int)left;
+		tv = ms_to_timeval(slice);
 		clnt_control(cl->clnt, CLSET_TIMEOUT, (char *)&tv);
 		clnt_control(cl->clnt, CLSET_RETRY_TIMEOUT, (char *)&tv);
 		if (resend)
 			clnt_control(cl->clnt, CLSET_XID, (char *)&xid);
 		stat = clnt_call(cl->clnt, proc, xargs, args, xres, res, tv);
-		if (stat != RPC_TIMEDOUT)
-			break;
 		if (!resend) {
 			clnt_control(cl->clnt, CLGET_XID, (char *)&xid);
 			resend = 1;
+		} else if (stat == RPC_CANTSEND || stat == RPC_CANTRECV) {
+			struct rpc_err re;
+
+			/* An earlier transmission may have run: wait out the interval, resend. */
+			memset(&re, 0, sizeof(re));
+			clnt_geterr(cl->clnt, &re);
+			rpx_strerror_(re.re_errno != 0 ? re.re_errno : EIO, last, lastlen);
+			sleep_ms(start + slice - now_ms());
+			stat = RPC_TIMEDOUT;
 		}
+		if (stat != RPC_TIMEDOUT)
+			break;
 		if (interval < RETRY_MAX_MS)
 			interval = interval * 2 < RETRY_MAX_MS ? interval * 2 : RETRY_MAX_MS;
 	}
@@ -504,6 +548,22 @@ static enum clnt_stat call_dg(struct rpx_client *cl, int timeout_ms, rpcproc_t p
 	clnt_control(cl->clnt, CLSET_TIMEOUT, (char *)&tv);
 	tv = ms_to_timeval(cl->retry_ms);
 	clnt_control(cl->clnt, CLSET_RETRY_TIMEOUT, (char *)&tv);
+	return stat;
+}
+
+/* One transmission over a stream, bounded by the deadline. */
+static enum clnt_stat call_vc(struct rpx_client *cl, int64_t deadline, rpcproc_t proc,
+    xdrproc_t xargs, void *args, xdrproc_t xres, void *res)
+{
+	int64_t left = deadline - now_ms();
+	struct timeval total = ms_to_timeval(left > 0 ? (int)left : 1);
+	struct timeval usual = ms_to_timeval(cl->timeout_ms);
+	enum clnt_stat stat;
+
+	/* clnt_vc uses the CLSET_TIMEOUT value, not the argument, once one is set. */
+	clnt_control(cl->clnt, CLSET_TIMEOUT, (char *)&total);
+	stat = clnt_call(cl->clnt, proc, xargs, args, xres, res, total);
+	clnt_control(cl->clnt, CLSET_TIMEOUT, (char *)&usual);
 	return stat;
 }
 
@@ -525,71 +585,114 @@ static void drop_if_hung_up(struct rpx_client *cl)
 	}
 }
 
-static int client_call(struct rpx_client *cl, int timeout_ms, uint32_t prog, uint32_t vers,
-    uint32_t proc, xdrproc_t xargs, void *args, xdrproc_t xres, void *res)
+/* dst = prefix + text, cut to fit. */
+static void copy_text(char *dst, size_t len, const char *prefix, const char *text)
 {
-	struct timeval total = ms_to_timeval(timeout_ms);
+	size_t p = strnlen(prefix, len - 1), t = strnlen(text, len - 1 - p);
+
+	memcpy(dst, prefix, p);
+	memcpy(dst + p, text, t);
+	dst[p + t] = '\0';
+}
+
+/* Waits between reconnects after a broken stream: 10 ms, doubling, at most 500 ms. */
+#define RECONNECT_MIN_MS 10
+#define RECONNECT_MAX_MS 500
+
+/*
+ * One call under a policy (see clnt_internal.h). Over a stream, a broken
+ * connection (failed send, reset, EOF before the reply) is replaced and,
+ * unless the policy is RPX_CALL_ONCE_, the call sent again until the
+ * deadline; a reconnect that fails is retried at growing intervals when a
+ * transmission may already have reached the server, and reported at once
+ * when none did (then the call surely did not run).
+ */
+static int client_call(struct rpx_client *cl, enum rpx_call_policy_ policy, int timeout_ms,
+    uint32_t prog, uint32_t vers, uint32_t proc, xdrproc_t xargs, void *args, xdrproc_t xres,
+    void *res)
+{
+	int64_t deadline = now_ms() + timeout_ms;
 	rpcprog_t cur_prog = RPX_DATE_PROG;
 	rpcvers_t cur_vers = RPX_DATE_VERS;
 	enum clnt_stat stat;
 	sigset_t oldmask;
-	int was_pending, ret = 0;
-	char why[200];
+	int was_pending, ret = 0, delivered = 0, pause_ms = RECONNECT_MIN_MS;
+	char why[200], last[200] = "";
 
-	drop_if_hung_up(cl);
-	if (cl->clnt == NULL && client_connect(cl, why, sizeof(why)) < 0)
-		return rpx_client_fail_(cl, -ECONNRESET, "connection lost, reconnect failed: %s",
-		    why);
-	/* The handle's header template holds one prog/vers; switch it for this call only. */
-	if (prog != cur_prog || vers != cur_vers) {
-		clnt_control(cl->clnt, CLSET_PROG, (char *)&prog);
-		clnt_control(cl->clnt, CLSET_VERS, (char *)&vers);
-	}
-	was_pending = sigpipe_block(&oldmask);
-	if (cl->url.transport == RPX_TRANSPORT_UDP)
-		stat = call_dg(cl, timeout_ms, proc, xargs, args, xres, res);
-	else if (timeout_ms == cl->timeout_ms)
-		stat = clnt_call(cl->clnt, proc, xargs, args, xres, res, total);
-	else {
-		/* clnt_vc uses the CLSET_TIMEOUT value, not the argument, once one is set. */
-		struct timeval usual = ms_to_timeval(cl->timeout_ms);
+	for (;;) {
+		drop_if_hung_up(cl);
+		if (cl->clnt == NULL) {
+			int64_t left = deadline - now_ms();
 
-		clnt_control(cl->clnt, CLSET_TIMEOUT, (char *)&total);
-		stat = clnt_call(cl->clnt, proc, xargs, args, xres, res, total);
-		clnt_control(cl->clnt, CLSET_TIMEOUT, (char *)&usual);
-	}
-	sigpipe_restore(&oldmask, was_pending);
-	if (prog != cur_prog || vers != cur_vers) {
-		clnt_control(cl->clnt, CLSET_PROG, (char *)&cur_prog);
-		clnt_control(cl->clnt, CLSET_VERS, (char *)&cur_vers);
-	}
-	if (stat == RPC_SUCCESS) {
-		cl->error[0] = '\0';
-		return 0;
-	}
-	ret = call_failed(cl, stat, timeout_ms);
-	/* A stream that failed to send or receive is out of step: start afresh next time. */
-	if (cl->url.transport != RPX_TRANSPORT_UDP &&
-	    (stat == RPC_CANTSEND || stat == RPC_CANTRECV)) {
+			if (left <= 0)
+				return call_timed_out(cl, policy, timeout_ms, last);
+			if (client_connect(cl, (int)left, why, sizeof(why)) < 0) {
+				if (!delivered || policy == RPX_CALL_ONCE_)
+					return rpx_client_fail_(cl, -ECONNRESET,
+					    "connection lost, reconnect failed: %s", why);
+				copy_text(last, sizeof(last), "reconnect: ", why);
+				left = deadline - now_ms();
+				sleep_ms(pause_ms < left ? pause_ms : left);
+				if (pause_ms < RECONNECT_MAX_MS)
+					pause_ms *= 2;
+				continue;
+			}
+		}
+		/* The handle's header template holds one prog/vers; switch it for this call only. */
+		if (prog != cur_prog || vers != cur_vers) {
+			clnt_control(cl->clnt, CLSET_PROG, (char *)&prog);
+			clnt_control(cl->clnt, CLSET_VERS, (char *)&vers);
+		}
+		was_pending = sigpipe_block(&oldmask);
+		if (cl->url.transport == RPX_TRANSPORT_UDP)
+			stat =
+			    call_dg(cl, deadline, proc, xargs, args, xres, res, last, sizeof(last));
+		else
+			stat = call_vc(cl, deadline, proc, xargs, args, xres, res);
+		sigpipe_restore(&oldmask, was_pending);
+		if (prog != cur_prog || vers != cur_vers) {
+			clnt_control(cl->clnt, CLSET_PROG, (char *)&cur_prog);
+			clnt_control(cl->clnt, CLSET_VERS, (char *)&cur_vers);
+		}
+		if (stat == RPC_SUCCESS) {
+			cl->error[0] = '\0';
+			return 0;
+		}
+		if (cl->url.transport == RPX_TRANSPORT_UDP ||
+		    (stat != RPC_CANTSEND && stat != RPC_CANTRECV)) {
+			if (stat == RPC_TIMEDOUT)
+				return call_timed_out(cl, policy, timeout_ms, last);
+			return call_failed(cl, policy, stat, timeout_ms);
+		}
+		/* A stream that failed to send or receive is out of step: start afresh. */
+		ret = call_failed(cl, policy, stat, timeout_ms);
 		clnt_destroy(cl->clnt);
 		cl->clnt = NULL;
+		/* A failed send leaves the server an unfinished record, which never runs. */
+		if (stat == RPC_CANTRECV)
+			delivered = 1;
+		if (policy == RPX_CALL_ONCE_)
+			return ret;
+		copy_text(last, sizeof(last), "", cl->error);
+		pause_ms = RECONNECT_MIN_MS;
 	}
-	return ret;
 }
 
 int rpx_client_call(struct rpx_client *cl, uint32_t prog, uint32_t vers, uint32_t proc,
     xdrproc_t xargs, void *args, xdrproc_t xres, void *res)
 {
-	return client_call(cl, cl->timeout_ms, prog, vers, proc, xargs, args, xres, res);
+	return client_call(cl, RPX_CALL_ONCE_, cl->timeout_ms, prog, vers, proc, xargs, args, xres,
+	    res);
 }
 
-int rpx_client_call_held_(struct rpx_client *cl, int hold_ms, uint32_t prog, uint32_t vers,
-    uint32_t proc, xdrproc_t xargs, void *args, xdrproc_t xres, void *res)
+int rpx_client_call_policy_(struct rpx_client *cl, enum rpx_call_policy_ policy, int hold_ms,
+    uint32_t prog, uint32_t vers, uint32_t proc, xdrproc_t xargs, void *args, xdrproc_t xres,
+    void *res)
 {
 	int64_t total = (int64_t)cl->timeout_ms + (hold_ms > 0 ? hold_ms : 0);
 
-	return client_call(cl, total > INT_MAX / 2 ? INT_MAX / 2 : (int)total, prog, vers, proc,
-	    xargs, args, xres, res);
+	return client_call(cl, policy, total > INT_MAX / 2 ? INT_MAX / 2 : (int)total, prog, vers,
+	    proc, xargs, args, xres, res);
 }
 
 int rpx_client_ping(struct rpx_client *cl, uint32_t prog, uint32_t vers, double *rtt_seconds)
@@ -598,8 +701,8 @@ int rpx_client_ping(struct rpx_client *cl, uint32_t prog, uint32_t vers, double 
 	int ret;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ret = rpx_client_call(cl, prog, vers, 0, (xdrproc_t)xdr_void, NULL, (xdrproc_t)xdr_void,
-	    NULL);
+	ret = rpx_client_call_policy_(cl, RPX_CALL_IDEMPOTENT_, 0, prog, vers, 0,
+	    (xdrproc_t)xdr_void, NULL, (xdrproc_t)xdr_void, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (ret == 0 && rtt_seconds != NULL)
 		*rtt_seconds =

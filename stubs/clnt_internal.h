@@ -47,11 +47,24 @@ int rpx_client_fail_(struct rpx_client *cl, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /*
- * rpx_client_call() for a call the server may hold (WAIT, OUTPUT with
- * follow): the deadline is the client's timeout plus hold_ms.
+ * What the library may do when a stream (TCP, Unix) breaks before the
+ * reply. UDP always resends the same datagram until the deadline.
  */
-int rpx_client_call_held_(struct rpx_client *cl, int hold_ms, uint32_t prog, uint32_t vers,
-    uint32_t proc, xdrproc_t xargs, void *args, xdrproc_t xres, void *res);
+enum rpx_call_policy_ {
+	RPX_CALL_ONCE_, /* report the broken connection: resending may not be safe */
+	RPX_CALL_IDEMPOTENT_, /* reconnect and send again until the deadline */
+	RPX_CALL_MUTATING_, /* likewise, with the same request ID; no reply by the
+			     * deadline is "outcome unknown" */
+};
+
+/*
+ * rpx_client_call() under a policy, with a deadline of the client's
+ * timeout plus hold_ms (for calls the server may hold: WAIT, OUTPUT with
+ * follow).
+ */
+int rpx_client_call_policy_(struct rpx_client *cl, enum rpx_call_policy_ policy, int hold_ms,
+    uint32_t prog, uint32_t vers, uint32_t proc, xdrproc_t xargs, void *args, xdrproc_t xres,
+    void *res);
 
 /*
  * The request ID of the next mutating call: the client's random ID, the

@@ -7,7 +7,10 @@
  * fills request IDs for the mutating calls, and turns each result's
  * rpx_status into a negative errno and "server: MESSAGE". Calls the server
  * holds (WAIT, OUTPUT with follow) get a deadline of the hold plus the
- * client's timeout, through rpx_client_call_held_().
+ * client's timeout. SPAWN and KILL are sent again after a broken connection
+ * with the same request ID (rpxd answers a duplicate from its record);
+ * reads are sent again as they are; a WAIT that reaps the exit record is
+ * not, since its answer cannot be asked for twice.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -75,6 +78,21 @@ static int status_result(struct rpx_client *cl, const rpx_status *st)
 	err = st->error > 0 ? st->error : -st->error;
 	return rpx_client_fail_(cl, -err, "server: %s",
 	    st->message != NULL && st->message[0] != '\0' ? st->message : strerror(err));
+}
+
+/*
+ * A mutating call's status: as status_result(), but ESTALE (rpxd cannot
+ * tell whether the request ran: its record was dropped, or the request
+ * started before a restart and its outcome was lost) says so plainly.
+ */
+static int mutating_result(struct rpx_client *cl, const rpx_status *st)
+{
+	if (st->error == ESTALE)
+		return rpx_client_fail_(cl, -ESTALE,
+		    "outcome unknown: the server no longer knows whether this request ran "
+		    "(server: %s)",
+		    st->message != NULL && st->message[0] != '\0' ? st->message : strerror(ESTALE));
+	return status_result(cl, st);
 }
 
 /* SPAWN and KILL over TCP/UDP: say why, and what would work. */
@@ -206,9 +224,9 @@ int rpx_proc_spawn(struct rpx_client *cl, const struct rpx_spawn_opts *o, rpx_sp
 	a.importance = (rpx_importance)o->importance;
 	a.user = (char *)(o->user != NULL ? o->user : "");
 	fill_reqid(cl, &a.reqid);
-	ret = rpx_client_call(cl, RPX_PROC_PROG, RPX_PROC_VERS, RPX_PROC_SPAWN,
-	    (xdrproc_t)xdr_rpx_spawn_args, &a, (xdrproc_t)xdr_rpx_spawn_res, res);
-	if (ret == -ECONNRESET || ret == -EPIPE) {
+	ret = rpx_client_call_policy_(cl, RPX_CALL_MUTATING_, 0, RPX_PROC_PROG, RPX_PROC_VERS,
+	    RPX_PROC_SPAWN, (xdrproc_t)xdr_rpx_spawn_args, &a, (xdrproc_t)xdr_rpx_spawn_res, res);
+	if (ret == -ECONNRESET || ret == -EPIPE || ret == -ETIMEDOUT) {
 		unsigned long size = xdr_sizeof((xdrproc_t)xdr_rpx_spawn_args, &a);
 
 		/* rpxd closes a connection whose record is over its limit, without a reply. */
@@ -221,7 +239,7 @@ int rpx_proc_spawn(struct rpx_client *cl, const struct rpx_spawn_opts *o, rpx_sp
 		ret = mutating_call_failed(cl, ret);
 		goto out;
 	}
-	ret = status_result(cl, &res->status);
+	ret = mutating_result(cl, &res->status);
 out:
 	for (i = 0; labels != NULL && i < nlabels; i++)
 		free(labels[i].key);
@@ -264,8 +282,8 @@ int rpx_proc_list(struct rpx_client *cl, const struct rpx_list_opts *o, uint64_t
 	a.label.value = (char *)(o->label_value != NULL ? o->label_value : "");
 	a.cursor = cursor;
 	a.limit = o->limit;
-	ret = rpx_client_call(cl, RPX_PROC_PROG, RPX_PROC_VERS, RPX_PROC_LIST,
-	    (xdrproc_t)xdr_rpx_list_args, &a, (xdrproc_t)xdr_rpx_list_res, res);
+	ret = rpx_client_call_policy_(cl, RPX_CALL_IDEMPOTENT_, 0, RPX_PROC_PROG, RPX_PROC_VERS,
+	    RPX_PROC_LIST, (xdrproc_t)xdr_rpx_list_args, &a, (xdrproc_t)xdr_rpx_list_res, res);
 	if (ret == 0)
 		ret = status_result(cl, &res->status);
 	if (ret < 0)
@@ -317,8 +335,8 @@ int rpx_proc_info(struct rpx_client *cl, uint64_t job, rpx_info_res *res)
 	int ret;
 
 	memset(res, 0, sizeof(*res));
-	ret = rpx_client_call(cl, RPX_PROC_PROG, RPX_PROC_VERS, RPX_PROC_INFO,
-	    (xdrproc_t)xdr_rpx_job_id, &id, (xdrproc_t)xdr_rpx_info_res, res);
+	ret = rpx_client_call_policy_(cl, RPX_CALL_IDEMPOTENT_, 0, RPX_PROC_PROG, RPX_PROC_VERS,
+	    RPX_PROC_INFO, (xdrproc_t)xdr_rpx_job_id, &id, (xdrproc_t)xdr_rpx_info_res, res);
 	if (ret == 0)
 		ret = status_result(cl, &res->status);
 	if (ret < 0)
@@ -348,11 +366,11 @@ int rpx_proc_kill(struct rpx_client *cl, uint64_t job, int sig, int group)
 	a.signal = sig;
 	a.group = group ? TRUE : FALSE;
 	fill_reqid(cl, &a.reqid);
-	ret = rpx_client_call(cl, RPX_PROC_PROG, RPX_PROC_VERS, RPX_PROC_KILL,
-	    (xdrproc_t)xdr_rpx_kill_args, &a, (xdrproc_t)xdr_rpx_kill_res, &res);
+	ret = rpx_client_call_policy_(cl, RPX_CALL_MUTATING_, 0, RPX_PROC_PROG, RPX_PROC_VERS,
+	    RPX_PROC_KILL, (xdrproc_t)xdr_rpx_kill_args, &a, (xdrproc_t)xdr_rpx_kill_res, &res);
 	if (ret < 0)
 		return mutating_call_failed(cl, ret);
-	ret = status_result(cl, &res.status);
+	ret = mutating_result(cl, &res.status);
 	xdr_free((xdrproc_t)xdr_rpx_kill_res, (char *)&res);
 	return ret;
 }
@@ -362,7 +380,9 @@ static int wait_once(struct rpx_client *cl, rpx_wait_args *a, rpx_wait_res *res)
 	int ret;
 
 	memset(res, 0, sizeof(*res));
-	ret = rpx_client_call_held_(cl, a->timeout_ms, RPX_PROC_PROG, RPX_PROC_VERS, RPX_PROC_WAIT,
+	/* WAIT without keep drops the exit record: its answer cannot be asked for twice. */
+	ret = rpx_client_call_policy_(cl, a->keep ? RPX_CALL_IDEMPOTENT_ : RPX_CALL_ONCE_,
+	    a->timeout_ms, RPX_PROC_PROG, RPX_PROC_VERS, RPX_PROC_WAIT,
 	    (xdrproc_t)xdr_rpx_wait_args, a, (xdrproc_t)xdr_rpx_wait_res, res);
 	if (ret < 0)
 		return ret;
@@ -420,9 +440,9 @@ int rpx_proc_output(struct rpx_client *cl, const rpx_output_args *args, rpx_outp
 		    "streams 0x%x: expected 1 (stdout), 2 (stderr) or 3", a.streams);
 	if (a.follow && a.timeout_ms < 0)
 		a.timeout_ms = RPX_WAIT_SLICE_MS;
-	ret = rpx_client_call_held_(cl, a.follow ? a.timeout_ms : 0, RPX_PROC_PROG, RPX_PROC_VERS,
-	    RPX_PROC_OUTPUT, (xdrproc_t)xdr_rpx_output_args, &a, (xdrproc_t)xdr_rpx_output_res,
-	    res);
+	ret = rpx_client_call_policy_(cl, RPX_CALL_IDEMPOTENT_, a.follow ? a.timeout_ms : 0,
+	    RPX_PROC_PROG, RPX_PROC_VERS, RPX_PROC_OUTPUT, (xdrproc_t)xdr_rpx_output_args, &a,
+	    (xdrproc_t)xdr_rpx_output_res, res);
 	if (ret == 0)
 		ret = status_result(cl, &res->status);
 	if (ret < 0)
@@ -435,6 +455,28 @@ void rpx_proc_output_free(rpx_output_res *res)
 	if (res == NULL)
 		return;
 	xdr_free((xdrproc_t)xdr_rpx_output_res, (char *)res);
+	memset(res, 0, sizeof(*res));
+}
+
+int rpx_proc_stats(struct rpx_client *cl, rpx_stats_res *res)
+{
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	ret = rpx_client_call_policy_(cl, RPX_CALL_IDEMPOTENT_, 0, RPX_PROC_PROG, RPX_PROC_VERS,
+	    RPX_PROC_STATS, (xdrproc_t)xdr_void, NULL, (xdrproc_t)xdr_rpx_stats_res, res);
+	if (ret == 0)
+		ret = status_result(cl, &res->status);
+	if (ret < 0)
+		rpx_proc_stats_free(res);
+	return ret;
+}
+
+void rpx_proc_stats_free(rpx_stats_res *res)
+{
+	if (res == NULL)
+		return;
+	xdr_free((xdrproc_t)xdr_rpx_stats_res, (char *)res);
 	memset(res, 0, sizeof(*res));
 }
 

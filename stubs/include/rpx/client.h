@@ -15,6 +15,37 @@
  * Errors: functions return 0 or a negative errno value; the text of the last
  * error, one line without a trailing newline, is rpx_client_error(). The
  * library never prints. A struct rpx_client is used by one thread at a time.
+ *
+ * Deadlines and retransmission. Every call has one deadline, the client's
+ * timeout (plus the hold of a WAIT or OUTPUT follow), which covers
+ * reconnects and resends too. Within it:
+ *   - UDP: the same datagram, with the same XID (and, for SPAWN and KILL,
+ *     the same request ID), is resent after retry_ms, then at doubling
+ *     intervals up to 5 s, until a reply arrives. Connection refused (ICMP)
+ *     on the first datagram fails the call at once (nothing listened, nothing
+ *     ran); on a later one the resends go on, since an earlier datagram may
+ *     have reached a server that has gone away since.
+ *   - TCP and Unix sockets: a connection the server closed while idle is
+ *     replaced before a call is sent. When the connection breaks during a
+ *     call (failed send, reset, EOF before the reply), the library connects
+ *     again and sends the call again on the new connection (with a new XID)
+ *     for SPAWN and KILL (with the SAME request ID, so rpxd answers a
+ *     duplicate from its record instead of running it again) and for the
+ *     reads (NULL/ping, LIST, INFO, OUTPUT, STATS, WAIT with keep). A
+ *     reconnect that fails is retried at growing intervals (10 ms .. 500 ms)
+ *     if the call may already have reached the server, and reported at once
+ *     if it cannot have (then nothing ran). rpx_client_call(), the DATE
+ *     calls and a WAIT that reaps report a broken connection instead
+ *     (-ECONNRESET, -EPIPE, ...): the library cannot know that sending them
+ *     twice is safe.
+ * So a SPAWN or KILL runs exactly once as long as rpxd can be reached
+ * before the deadline (and keeps its record of the request: see
+ * rpx/proc_client.h). When the deadline passes without a reply, a SPAWN or
+ * KILL returns -ETIMEDOUT with the text "outcome unknown: no reply within
+ * N ms; the request may or may not have run" (other calls: "call timed out
+ * after N ms"): the caller cannot tell whether it ran and should check
+ * (e.g. LIST by name or label) before repeating it. Any other error means
+ * the request did not run, or ran and failed as the result says.
  */
 #ifndef RPX_CLIENT_H
 #define RPX_CLIENT_H
@@ -88,7 +119,9 @@ RPX_API CLIENT *rpx_client_clnt(struct rpx_client *cl);
 /*
  * Generic call of procedure proc of program prog, version vers: encodes args
  * with xargs, decodes the reply into res with xres (free it with
- * xdr_free(xres, res)). Returns 0 or:
+ * xdr_free(xres, res)). Over UDP it is retransmitted with the same XID until
+ * the deadline; over a stream it is sent once per call (a broken connection
+ * is reported, and replaced on the next call). Returns 0 or:
  *   -ETIMEDOUT        no reply before the deadline
  *   -ECONNREFUSED, -ECONNRESET, -EPIPE, ...  transport errors (errno of the socket)
  *   -EPROTONOSUPPORT  server: program unavailable

@@ -17,12 +17,32 @@
  * too many or too long entries fail with -E2BIG and a message such as
  * "argv has 100000 entries; the limit is 4096".
  *
- * Request IDs (at-most-once): SPAWN and KILL carry an rpx_reqid. Its
- * client part is a random 64-bit number chosen when the rpx_client is
- * opened (getrandom); seq counts this client's mutating calls from 1; and
- * acked, the lowest seq still waiting for its answer, equals seq because
- * an rpx_client makes one call at a time. The server's duplicate request
- * cache answers a retransmitted (client, seq) with the recorded reply.
+ * Request IDs (exactly once while rpxd can be reached): SPAWN and KILL
+ * carry an rpx_reqid. Its client part is a random 64-bit number chosen
+ * when the rpx_client is opened (getrandom); seq counts this client's
+ * mutating calls from 1; and acked, the lowest seq this client still waits
+ * for, equals seq because an rpx_client makes one call at a time (a call
+ * given up at its deadline is never sent again, so it counts as done).
+ * Every retransmission of a call (UDP resend, or a resend on a new
+ * connection after the old one broke: see rpx/client.h) carries the same
+ * request ID, and rpxd's duplicate request cache answers it with the
+ * recorded reply instead of running it again. Results of SPAWN and KILL:
+ *   0 / -errno of the result   the request ran once, with this outcome
+ *   -ETIMEDOUT                 "outcome unknown: no reply within N ms; the
+ *                              request may or may not have run"
+ *   -ESTALE                    "outcome unknown: the server no longer knows
+ *                              whether this request ran (server: ...)":
+ *                              rpxd refused the request without running it
+ *                              because it may have run already: its record
+ *                              was evicted from a full cache, or the request
+ *                              started before rpxd restarted (kill -9, crash)
+ *                              and its outcome was lost
+ *   -EBUSY                     rpxd's cache has no room for another client;
+ *                              not run
+ *   other negative errno       not run (local checks, transport errors
+ *                              before anything could reach rpxd, AUTH_ERROR)
+ * After -ETIMEDOUT or -ESTALE, look (LIST by name or label) before you
+ * repeat the request.
  *
  * Who may do what is the server's rule: on rpxd's Unix socket the caller is
  * the peer's uid; over TCP and UDP, SPAWN and KILL are refused with
@@ -158,6 +178,13 @@ RPX_API void rpx_proc_wait_free(rpx_wait_res *res);
 RPX_API int rpx_proc_output(struct rpx_client *cl, const rpx_output_args *args,
     rpx_output_res *res);
 RPX_API void rpx_proc_output_free(rpx_output_res *res);
+
+/*
+ * STATS: rpxd's counters since it started (calls, RPC errors, the duplicate
+ * request cache, jobs). Free res with rpx_proc_stats_free().
+ */
+RPX_API int rpx_proc_stats(struct rpx_client *cl, rpx_stats_res *res);
+RPX_API void rpx_proc_stats_free(rpx_stats_res *res);
 
 /*
  * Signal names as the host (Linux) numbers them: "TERM", "SIGTERM",
