@@ -224,6 +224,8 @@ static void conn_call_done(struct rpx_xprt *xprt)
 {
 	struct rpx_conn *conn = (struct rpx_conn *)xprt;
 
+	/* Idle time counts from the last answer too, not only the last bytes in. */
+	conn->last_activity = now_ms(conn);
 	/* Scheduled, not called: we may be inside conn_process right now. */
 	if (!conn->closing && conn->paused && xprt->inflight < conn->srv->limits.max_inflight)
 		event_active(conn->resume, EV_TIMEOUT, 0);

@@ -555,24 +555,33 @@ int rpx_jobs_follow(struct rpx_jobs *jobs, struct rpx_call *call, struct rpx_job
 
 /* The end of a job. */
 
-void rpx_jobs_drop(struct rpx_jobs *jobs, struct rpx_job *job)
+/*
+ * Frees a job's memory and descriptors. With @forget its files go too (its
+ * record was collected); without, they stay for the next rpxd (shutdown).
+ */
+static void job_release(struct rpx_jobs *jobs, struct rpx_job *job, bool forget)
 {
 	char path[4096];
 	struct rpx_follower *f;
 
-	if (job == NULL || !job->ended)
-		return;
-	/* Followers get the last word: the job has ended. */
+	/* Followers get the last word. */
 	while ((f = TAILQ_FIRST(&job->followers)) != NULL) {
 		rpx_output_res res;
 
 		rpx_jobs_output(jobs, job, f->call->args, reply_budget(f->call), &res);
-		res.ended = true;
+		res.ended = job->ended;
 		follower_reply(f, &res);
 	}
 	TAILQ_REMOVE(&jobs->all, job, link);
-	TAILQ_REMOVE(&jobs->ended, job, ended_link);
-	jobs->nended--;
+	if (job->ended) {
+		TAILQ_REMOVE(&jobs->ended, job, ended_link);
+		jobs->nended--;
+	} else {
+		jobs->running--;
+		hash_del(jobs->by_pid, job, (uint64_t)job->pid, true);
+		if (job->pidfd >= 0)
+			close(job->pidfd);
+	}
 	hash_del(jobs->by_id, job, job->id, false);
 	for (int i = 0; i < 2; i++) {
 		int *fd = i == 0 ? &job->out_pipe : &job->err_pipe;
@@ -586,18 +595,21 @@ void rpx_jobs_drop(struct rpx_jobs *jobs, struct rpx_job *job)
 		if (log->fd >= 0) {
 			rpx_joblog_close(log);
 			log_path(jobs, job->id, i == 0 ? "out" : "err", path, sizeof(path));
-			unlink(path);
+			if (forget)
+				unlink(path);
 		}
 	}
 	close_stdin(job);
 	if (job->pidfd_ev != NULL)
 		event_free(job->pidfd_ev);
-	record_path(jobs, job->id, path, sizeof(path));
-	unlink(path);
-	fifo_path(jobs, job->id, "out", path, sizeof(path));
-	unlink(path);
-	fifo_path(jobs, job->id, "err", path, sizeof(path));
-	unlink(path);
+	if (forget) {
+		record_path(jobs, job->id, path, sizeof(path));
+		unlink(path);
+		fifo_path(jobs, job->id, "out", path, sizeof(path));
+		unlink(path);
+		fifo_path(jobs, job->id, "err", path, sizeof(path));
+		unlink(path);
+	}
 	for (char **a = job->argv; a != NULL && *a != NULL; a++)
 		free(*a);
 	free(job->argv);
@@ -610,6 +622,12 @@ void rpx_jobs_drop(struct rpx_jobs *jobs, struct rpx_job *job)
 	free(job->cwd);
 	free(job->user);
 	free(job);
+}
+
+void rpx_jobs_drop(struct rpx_jobs *jobs, struct rpx_job *job)
+{
+	if (job != NULL && job->ended)
+		job_release(jobs, job, true);
 }
 
 static void job_ended(struct rpx_jobs *jobs, struct rpx_job *job, int status,
@@ -1514,19 +1532,12 @@ void rpx_jobs_free(struct rpx_jobs *jobs)
 
 	if (jobs == NULL)
 		return;
-	/* Jobs still running are left to the stop policy, already applied. */
-	while ((job = TAILQ_FIRST(&jobs->all)) != NULL) {
-		if (!job->ended) {
-			job->ended = true;
-			jobs->running--;
-			hash_del(jobs->by_pid, job, (uint64_t)job->pid, true);
-			if (job->pidfd >= 0)
-				close(job->pidfd);
-			TAILQ_INSERT_TAIL(&jobs->ended, job, ended_link);
-			jobs->nended++;
-		}
-		rpx_jobs_drop(jobs, job);
-	}
+	/*
+	 * The stop policy has run. Jobs still running (--on-stop leave) and exit
+	 * records nobody collected stay on disk: the next rpxd adopts them.
+	 */
+	while ((job = TAILQ_FIRST(&jobs->all)) != NULL)
+		job_release(jobs, job, false);
 	if (jobs->sigchld != NULL)
 		event_free(jobs->sigchld);
 	if (jobs->sweep != NULL)

@@ -143,8 +143,8 @@ static unsigned long parse_number(const char *opt, const char *text, unsigned lo
 	return v;
 }
 
-/* mkdir -p with mode 0700 for the parts it creates. */
-static int make_dirs(const char *path)
+/* mkdir -p with @mode for the parts it creates. */
+static int make_dirs(const char *path, mode_t mode)
 {
 	char buf[PATH_MAX];
 	size_t len = strlen(path);
@@ -156,11 +156,11 @@ static int make_dirs(const char *path)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
 			return -errno;
 		*p = '/';
 	}
-	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
 }
@@ -204,7 +204,7 @@ static void add_listener(struct rpx_server *srv, enum rpx_service service, const
 		snprintf(dir, sizeof(dir), "%s", url.path);
 		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 			*slash = '\0';
-			make_dirs(dir);
+			make_dirs(dir, 0755); /* the socket's own mode guards it */
 		}
 	}
 	if (rpx_listener_add(srv, service, &url, err, sizeof(err)) < 0)
@@ -498,7 +498,7 @@ int main(int argc, char **argv)
 	default_paths(sock_path, sizeof(sock_path), state_dir, sizeof(state_dir));
 	if (o.state_dir == NULL)
 		o.state_dir = state_dir;
-	if ((err = make_dirs(o.state_dir)) < 0) {
+	if ((err = make_dirs(o.state_dir, 0700)) < 0) {
 		errno = -err;
 		fatal("state directory %s", o.state_dir);
 	}
