@@ -221,16 +221,18 @@ class TcpResetProxy(_Loop):
 
     upstream: (host, port) for TCP or a path for a Unix socket; the proxy
     itself listens on TCP loopback (listen_unix=PATH: on a Unix socket).
-    min_bytes..max_bytes: the budget per direction, uniform; reset_prob: the
+    min_bytes..max_bytes: the budget per direction, uniform (max_bytes_down
+    for rpxd's direction, when given); reset_prob: the
     chance that a connection gets budgets at all (else it is passed intact).
     """
 
     def __init__(self, upstream, min_bytes=1, max_bytes=2000, reset_prob=1.0, seed=1,
-                 listen_host="127.0.0.1", listen_unix=None):
+                 listen_host="127.0.0.1", listen_unix=None, max_bytes_down=None):
         _check_loopback(upstream)
         super().__init__(seed)
         self.upstream = upstream
         self.min_bytes, self.max_bytes, self.reset_prob = min_bytes, max_bytes, reset_prob
+        self.max_bytes_down = max_bytes if max_bytes_down is None else max_bytes_down
         if listen_unix is not None:
             self.lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.lsock.bind(listen_unix)
@@ -271,7 +273,7 @@ class TcpResetProxy(_Loop):
         self.stats["connections"] += 1
         if self.rng.random() < self.reset_prob:
             budget = {"up": self.rng.randint(self.min_bytes, self.max_bytes),
-                      "down": self.rng.randint(self.min_bytes, self.max_bytes)}
+                      "down": self.rng.randint(self.min_bytes, self.max_bytes_down)}
         else:
             budget = {"up": None, "down": None}
         pair = {"c": c, "s": s, "budget": budget, "open": True}

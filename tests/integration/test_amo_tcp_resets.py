@@ -1,0 +1,57 @@
+"""SPAWN over TCP through connections reset after a random number of bytes runs every call at most once, and every call reported ok exactly once.
+
+2,000 SPAWNs of `echo TOKEN >> FILE` by amo_driver (librpx, 8 processes,
+deadline 30 s) through faultproxy.TcpResetProxy to rpxd --insecure: every
+connection is reset (RST) after 1..3000 bytes from the client or 1..1500
+bytes from rpxd, so calls are cut before, during and after they reach rpxd,
+and replies are cut in the middle. librpx reconnects and sends the same
+request ID again. Then: ok ran exactly once, failed never, unknown at most
+once; rpxd answered resent requests from its cache (drc_hits > 0); at least
+95% of the calls are ok.
+"""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import amotest  # noqa: E402
+import proctest  # noqa: E402
+from faultproxy import TcpResetProxy  # noqa: E402
+from rpxtest import check, log  # noqa: E402
+
+CALLS = int(os.environ.get("AMO_CALLS", "2000"))
+PROCS = 8
+
+
+def case_tcp_resets():
+    """2,000 SPAWNs through TCP connections reset at random bytes: at most once, ok means exactly once."""
+    s = amotest.seed()
+    with proctest.start_rpxd(["--insecure"], transports=("tcp", "unix")) as d:
+        token_file = os.path.join(d.tmp, "tokens")
+        # Replies (~70 bytes) are smaller than calls (~150): a smaller budget that way.
+        with TcpResetProxy(d.rpc_addr("tcp"), min_bytes=1, max_bytes=3000, max_bytes_down=1500,
+                           seed=s) as px:
+            t0 = time.monotonic()
+            out = amotest.run_driver("tcp://127.0.0.1:%d" % px.addr[1], token_file, "t", CALLS,
+                                     procs=PROCS, timeout_ms=30000, limit_s=150)
+            secs = time.monotonic() - t0
+        log("%d calls in %.1f s: %s; proxy %r" % (CALLS, secs, out.summary(), px.stats))
+        st = amotest.wait_jobs_idle(d)
+        counts = amotest.token_counts(token_file)
+        amotest.check_tokens(out, counts)
+        log("STATS drc_new %d drc_hits %d drc_in_progress %d drc_refusals %d"
+            % (st.drc_new, st.drc_hits, st.drc_in_progress, st.drc_refusals))
+        check(px.stats["resets_up"] > 0 and px.stats["resets_down"] > 0,
+              "the proxy reset no connection in one direction: %r" % px.stats)
+        check(st.drc_hits > 0, "no resent request answered from the cache (drc_hits 0)")
+        ran = sum(counts.values())
+        check(st.drc_new == ran,
+              "rpxd ran %d SPAWNs (drc_new) but %d tokens were written" % (st.drc_new, ran))
+        check(out.count("ok") >= CALLS * 95 // 100,
+              "only %s of %d calls succeeded; e.g. %r" % (out.summary(), CALLS,
+                                                          out.lines("unknown") + out.lines("failed")))
+
+
+if __name__ == "__main__":
+    proctest.main([case_tcp_resets])
