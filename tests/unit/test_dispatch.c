@@ -699,6 +699,10 @@ static void test_dropped(void)
 	m.len = 0;
 	CHECK_INT(run(&f, &m, false), 0);
 	EXPECT_STATS(&f, .dropped = 1);
+	/* An empty record, as conn.c hands it over: evbuffer_pullup() gave NULL. */
+	f.before = *rpx_dispatch_stats(f.d);
+	rpx_dispatch_message(f.d, &f.cap.xprt, NULL, 0, false, NULL, 0);
+	EXPECT_STATS(&f, .dropped = 1);
 	CHECK_INT(f.cap.nsend + f.cap.nsend_buffer, 0);
 	teardown(&f);
 }
