@@ -31,14 +31,16 @@ static int copy_output(struct rpx_client *cl, rpx_job_id job)
 		if (rpx_proc_output(cl, &args, &res) < 0)
 			return -1;
 		if (want & RPX_STREAM_STDOUT) {
-			fwrite(res.out.data.data_val, 1, res.out.data.data_len, stdout);
+			if (res.out.data.data_len > 0)
+				fwrite(res.out.data.data_val, 1, res.out.data.data_len, stdout);
 			got += res.out.data.data_len;
 			args.stdout_offset = res.out.offset + res.out.data.data_len;
 			if (res.out.eof)
 				want &= ~RPX_STREAM_STDOUT;
 		}
 		if (want & RPX_STREAM_STDERR) {
-			fwrite(res.err.data.data_val, 1, res.err.data.data_len, stderr);
+			if (res.err.data.data_len > 0)
+				fwrite(res.err.data.data_val, 1, res.err.data.data_len, stderr);
 			got += res.err.data.data_len;
 			args.stderr_offset = res.err.offset + res.err.data.data_len;
 			if (res.err.eof)

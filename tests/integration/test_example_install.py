@@ -73,11 +73,13 @@ def main():
         if not any("tirpc" in f for f in cflags):
             fail("pkg-config --cflags librpx lacks libtirpc's include dir: %r" % cflags)
         exe_pc = os.path.join(tmp, "date_now_pc")
-        sh([cc, "-Wall", "-Wextra", "-Werror", "-o", exe_pc, EXAMPLE_C] + cflags + libs)
+        # A library built with sanitizers needs its users built with them too.
+        extra = os.environ.get("RPX_USER_CFLAGS", "").split()
+        sh([cc, "-Wall", "-Wextra", "-Werror", "-o", exe_pc, EXAMPLE_C] + extra + cflags + libs)
         # Static: librpx.a plus what it needs (libtirpc).
         exe_static = os.path.join(tmp, "date_now_static")
         tirpc_libs = sh([pkgconfig, "--libs", "libtirpc"]).split()
-        sh([cc, "-Wall", "-Wextra", "-Werror", "-o", exe_static, EXAMPLE_C] + cflags +
+        sh([cc, "-Wall", "-Wextra", "-Werror", "-o", exe_static, EXAMPLE_C] + extra + cflags +
            [os.path.join(libdir, "librpx.a")] + tirpc_libs)
 
         # find_package(rpx) in a tiny CMake project.
@@ -93,7 +95,8 @@ def main():
                     "target_link_libraries(date_now PRIVATE rpx::rpx)\n")
         pbuild = os.path.join(tmp, "proj-build")
         sh([cmake, "-S", proj, "-B", pbuild, "-DCMAKE_PREFIX_PATH=" + prefix,
-            "-DCMAKE_C_COMPILER=" + cc])
+            "-DCMAKE_C_COMPILER=" + cc, "-DCMAKE_C_FLAGS=" + " ".join(extra),
+            "-DCMAKE_EXE_LINKER_FLAGS=" + " ".join(extra)])
         sh([cmake, "--build", pbuild])
         exe_cmake = os.path.join(pbuild, "date_now")
 
