@@ -11,6 +11,8 @@
 #include <netinet/in.h>
 
 #include "dispatch.h"
+#include "drc.h"
+#include "proc.h"
 #include "log.h"
 #include "svc_date.h"
 #include "unit.h"
@@ -897,6 +899,260 @@ static void test_cancel_all(void)
 	teardown(&f);
 }
 
+/*
+ * Mutating calls and the duplicate request cache. MUT's arguments begin
+ * with a request ID and its result with an rpx_status, as the dispatcher
+ * requires of RPX_PROC_MUTATING procedures.
+ */
+#define MUT_PROG 0x2000999au
+
+struct mut_args {
+	rpx_reqid reqid;
+	u_int value;
+};
+
+struct mut_res {
+	rpx_status status;
+	u_int runs;
+};
+
+static unsigned mut_runs;
+static char empty_message[] = "";
+
+static bool_t xdr_mut_args(XDR *xdrs, struct mut_args *a)
+{
+	return xdr_rpx_reqid(xdrs, &a->reqid) && xdr_u_int(xdrs, &a->value);
+}
+
+static bool_t xdr_mut_res(XDR *xdrs, struct mut_res *r)
+{
+	return xdr_rpx_status(xdrs, &r->status) && xdr_u_int(xdrs, &r->runs);
+}
+
+static int h_mut(struct rpx_call *call, void *args, void *res)
+{
+	struct mut_res *r = res;
+
+	r->status.error = 0;
+	r->status.message = empty_message;
+	r->runs = ++mut_runs;
+	return 0;
+}
+
+static int h_mut_pending(struct rpx_call *call, void *args, void *res)
+{
+	mut_runs++;
+	return h_pending(call, args, res);
+}
+
+/* Value 666 is refused; the caller is named by its AUTH_SYS uid. */
+static int mut_authorize(const struct rpx_call *call, uint64_t *identity)
+{
+	if (((const struct mut_args *)call->args)->value == 666)
+		return AUTH_TOOWEAK;
+	*identity = call->cred.sys.uid;
+	return 0;
+}
+
+static const struct rpx_procinfo mut_procs[] = {
+    {"MUT", (xdrproc_t)xdr_mut_args, sizeof(struct mut_args), (xdrproc_t)xdr_mut_res,
+        sizeof(struct mut_res), h_mut, RPX_PROC_MUTATING | RPX_PROC_RES_STATIC},
+    {"MUT_PENDING", (xdrproc_t)xdr_mut_args, sizeof(struct mut_args), (xdrproc_t)xdr_mut_res,
+        sizeof(struct mut_res), h_mut_pending, RPX_PROC_MUTATING | RPX_PROC_RES_STATIC},
+};
+
+static const struct rpx_program mut_v1 = {.prog = MUT_PROG,
+    .vers = 1,
+    .name = "mut",
+    .procs = mut_procs,
+    .nprocs = 2,
+    .authorize = mut_authorize};
+
+static void mut_setup(struct fixture *f, struct rpx_drc **drc, size_t max_entries)
+{
+	struct rpx_drc_config cfg = {.path = NULL,
+	    .max_entries = max_entries,
+	    .max_bytes = 1 << 20,
+	    .max_clients = 16,
+	    .client_ttl = 3600};
+
+	rpx_log_threshold = RPX_LOG_ERROR;
+	memset(f, 0, sizeof(*f));
+	*drc = rpx_drc_new(&cfg);
+	CHECK(*drc != NULL);
+	f->d = rpx_dispatch_new(*drc);
+	CHECK_INT(rpx_dispatch_add(f->d, &mut_v1), 0);
+	rpx_xprt_init(&f->cap.xprt, &cap_ops, "test");
+	nkept = 0;
+	ncancel = 0;
+	mut_runs = 0;
+}
+
+static void mut_call(struct unit_msg *m, uint32_t xid, uint32_t proc, uint64_t client, uint64_t seq,
+    u_int value)
+{
+	simple_call(m, xid, MUT_PROG, 1, proc);
+	unit_msg_u32(m, (uint32_t)(client >> 32));
+	unit_msg_u32(m, (uint32_t)client);
+	unit_msg_u32(m, (uint32_t)(seq >> 32));
+	unit_msg_u32(m, (uint32_t)seq);
+	unit_msg_u32(m, 0); /* acked */
+	unit_msg_u32(m, 0);
+	unit_msg_u32(m, value);
+}
+
+/* The last reply as a MUT result: its error, and the run count it reports. */
+static bool mut_reply(struct fixture *f, uint32_t xid, int *error, u_int *runs)
+{
+	struct mut_res res;
+	struct rpc_msg r;
+	bool ok;
+
+	memset(&res, 0, sizeof(res));
+	ok = last_reply(f, &r, xid, (xdrproc_t)xdr_mut_res, &res) &&
+	     CHECK_INT(r.acpted_rply.ar_stat, SUCCESS);
+	*error = res.status.error;
+	*runs = res.runs;
+	xdr_free((xdrproc_t)xdr_mut_res, (char *)&res);
+	return ok;
+}
+
+static void test_drc_replay(void)
+{
+	struct fixture f;
+	struct rpx_drc *drc;
+	struct unit_msg m;
+	unsigned char first[256];
+	size_t first_len;
+	int error;
+	u_int runs;
+
+	mut_setup(&f, &drc, 64);
+	mut_call(&m, 0xf001, 0, 0x1234567890abcdefull, 1, 5);
+	CHECK_INT(run(&f, &m, false), 1);
+	if (mut_reply(&f, 0xf001, &error, &runs)) {
+		CHECK_INT(error, 0);
+		CHECK_INT(runs, 1);
+	}
+	first_len = f.cap.reply_len < sizeof(first) ? f.cap.reply_len : sizeof(first);
+	memcpy(first, f.cap.reply, first_len);
+	/* A retransmission under another XID: not run, same bytes but the XID. */
+	m.b[3] = 0x02;
+	CHECK_INT(run(&f, &m, false), 1);
+	CHECK_INT(mut_runs, 1);
+	CHECK_INT(f.cap.reply_len, first_len);
+	CHECK_INT(f.cap.reply[3], 0x02);
+	CHECK_MEM(f.cap.reply + 4, f.cap.reply_len - 4, first + 4, first_len - 4);
+	EXPECT_STATS(&f, .calls = 1, .replies = 1);
+	CHECK_INT(rpx_drc_stats(drc)->hits, 1);
+	/* The next sequence number runs. */
+	mut_call(&m, 0xf003, 0, 0x1234567890abcdefull, 2, 5);
+	CHECK_INT(run(&f, &m, false), 1);
+	CHECK_INT(mut_runs, 2);
+	teardown(&f);
+	rpx_drc_free(drc);
+}
+
+static void test_drc_fallback_key(void)
+{
+	struct fixture f;
+	struct rpx_drc *drc;
+	struct unit_msg m;
+
+	mut_setup(&f, &drc, 64);
+	/* No request ID: the same XID and arguments are the same request. */
+	mut_call(&m, 0xf101, 0, 0, 0, 7);
+	CHECK_INT(run(&f, &m, false), 1);
+	CHECK_INT(run(&f, &m, false), 1);
+	CHECK_INT(mut_runs, 1);
+	mut_call(&m, 0xf102, 0, 0, 0, 7); /* a new XID is a new request */
+	CHECK_INT(run(&f, &m, false), 1);
+	CHECK_INT(mut_runs, 2);
+	mut_call(&m, 0xf102, 0, 0, 0, 8); /* so are other arguments */
+	CHECK_INT(run(&f, &m, false), 1);
+	CHECK_INT(mut_runs, 3);
+	teardown(&f);
+	rpx_drc_free(drc);
+}
+
+static void test_drc_in_progress(void)
+{
+	struct fixture f;
+	struct rpx_drc *drc;
+	struct unit_msg m;
+	int error;
+	u_int runs;
+
+	mut_setup(&f, &drc, 64);
+	mut_call(&m, 0xf201, 1, 99, 1, 1);
+	CHECK_INT(run(&f, &m, false), 0);
+	CHECK_INT(nkept, 1);
+	/* The original still runs: a retransmission is neither run nor answered. */
+	CHECK_INT(run(&f, &m, false), 0);
+	CHECK_INT(mut_runs, 1);
+	CHECK_INT(f.cap.xprt.inflight, 1);
+	CHECK_INT(rpx_drc_stats(drc)->in_progress, 1);
+	/*
+	 * The transport goes away: the request ran but its outcome is lost,
+	 * so a retransmission is refused with ESTALE, never run again.
+	 */
+	rpx_xprt_cancel_all(&f.cap.xprt);
+	CHECK_INT(run(&f, &m, false), 1);
+	CHECK_INT(mut_runs, 1);
+	if (mut_reply(&f, 0xf201, &error, &runs))
+		CHECK_INT(error, ESTALE);
+	teardown(&f);
+	rpx_drc_free(drc);
+}
+
+static void test_drc_forgotten(void)
+{
+	struct fixture f;
+	struct rpx_drc *drc;
+	struct unit_msg m;
+	int error;
+	u_int runs;
+
+	mut_setup(&f, &drc, 1);
+	for (uint32_t seq = 1; seq <= 3; seq++) {
+		mut_call(&m, 0xf300 + seq, 0, 77, seq, 1);
+		CHECK_INT(run(&f, &m, false), 1);
+	}
+	CHECK_INT(mut_runs, 3);
+	/* Sequence 1's record was evicted: it cannot be proved new, so it is refused. */
+	mut_call(&m, 0xf301, 0, 77, 1, 1);
+	CHECK_INT(run(&f, &m, false), 1);
+	CHECK_INT(mut_runs, 3);
+	if (mut_reply(&f, 0xf301, &error, &runs))
+		CHECK_INT(error, ESTALE);
+	teardown(&f);
+	rpx_drc_free(drc);
+}
+
+static void test_mutating_refused(void)
+{
+	struct fixture f;
+	struct rpx_drc *drc;
+	struct unit_msg m;
+
+	mut_setup(&f, &drc, 64);
+	mut_call(&m, 0xf401, 0, 5, 1, 666);
+	CHECK_INT(run(&f, &m, false), 1);
+	auth_error(&f, 0xf401, AUTH_TOOWEAK);
+	EXPECT_STATS(&f, .calls = 1, .replies = 1, .auth_error = 1);
+	CHECK_INT(mut_runs, 0);
+	/* Refused callers never reach the cache. */
+	CHECK_INT(rpx_drc_stats(drc)->new_requests, 0);
+	/* Arguments that do not decode are GARBAGE_ARGS before any of that. */
+	mut_call(&m, 0xf402, 0, 5, 1, 1);
+	m.len -= 4;
+	CHECK_INT(run(&f, &m, false), 1);
+	accepted(&f, 0xf402, GARBAGE_ARGS);
+	CHECK_INT(rpx_drc_stats(drc)->new_requests, 0);
+	teardown(&f);
+	rpx_drc_free(drc);
+}
+
 static void test_add(void)
 {
 	static struct rpx_program progs[40];
@@ -937,6 +1193,11 @@ static const struct unit_case cases[] = {
     {"big_result", test_big_result},
     {"pending_reply", test_pending_reply},
     {"cancel_all", test_cancel_all},
+    {"drc_replay", test_drc_replay},
+    {"drc_fallback_key", test_drc_fallback_key},
+    {"drc_in_progress", test_drc_in_progress},
+    {"drc_forgotten", test_drc_forgotten},
+    {"mutating_refused", test_mutating_refused},
     {"add", test_add},
 };
 
