@@ -1,19 +1,24 @@
 /*
  * fuzz_call.c: one message, as a stream record or a datagram would carry
- * it, through the dispatcher (server/dispatch.c) with the DATE program
- * registered, over a transport that captures what is sent back.
+ * it, through the dispatcher (server/dispatch.c) with the DATE program and
+ * MUT, a mutating test program behind a duplicate request cache, registered,
+ * over a transport that captures what is sent back.
  *
  * Invariants: a message is either dropped (no reply, counted as dropped) or
  * answered exactly once; the reply decodes with xdr_replymsg, carries the
  * call's XID, and is all used up, results included; no call stays in
  * flight. The answer is the one RFC 5531 gives, as worked out here apart
- * from the code under test (expect_of). Each input runs twice: as is, and
- * marked as cut by the transport (never SUCCESS then).
+ * from the code under test (expect_of). Each input runs three times on a
+ * fresh dispatcher: as is; again, when a MUT call must be answered from the
+ * cache, byte for byte, without running twice; and marked as cut by the
+ * transport (never SUCCESS then).
  */
 #include <string.h>
 #include <arpa/inet.h>
 
 #include "dispatch.h"
+#include "drc.h"
+#include "proc.h"
 #include "fuzz_target.h"
 #include "log.h"
 #include "svc_date.h"
@@ -60,12 +65,71 @@ static const struct rpx_xprt_ops cap_ops = {
     .call_done = cap_call_done,
 };
 
+/* MUT: a mutating procedure; arguments start with a request ID, results with a status. */
+#define MUT_PROG 0x2000999au
+#define MUT_PROC 1000 /* expect.proc for MUT's one procedure */
+#define MUT_REFUSED 666 /* the value authorize refuses, AUTH_TOOWEAK */
+
+struct mut_args {
+	rpx_reqid reqid;
+	u_int value;
+};
+
+struct mut_res {
+	rpx_status status;
+	u_int runs;
+};
+
+static unsigned mut_runs;
+static char empty_message[] = "";
+
+static bool_t xdr_mut_args(XDR *xdrs, struct mut_args *a)
+{
+	return xdr_rpx_reqid(xdrs, &a->reqid) && xdr_u_int(xdrs, &a->value);
+}
+
+static bool_t xdr_mut_res(XDR *xdrs, struct mut_res *r)
+{
+	return xdr_rpx_status(xdrs, &r->status) && xdr_u_int(xdrs, &r->runs);
+}
+
+static int mut_run(struct rpx_call *call, void *args, void *res)
+{
+	struct mut_res *r = res;
+
+	r->status.error = 0;
+	r->status.message = empty_message;
+	r->runs = ++mut_runs;
+	return 0;
+}
+
+static int mut_authorize(const struct rpx_call *call, uint64_t *identity)
+{
+	if (((const struct mut_args *)call->args)->value == MUT_REFUSED)
+		return AUTH_TOOWEAK;
+	*identity = call->cred.sys.uid;
+	return 0;
+}
+
+static const struct rpx_procinfo mut_procs[] = {
+    {"MUT", (xdrproc_t)xdr_mut_args, sizeof(struct mut_args), (xdrproc_t)xdr_mut_res,
+        sizeof(struct mut_res), mut_run, RPX_PROC_MUTATING | RPX_PROC_RES_STATIC},
+};
+
+static const struct rpx_program mut_v1 = {.prog = MUT_PROG,
+    .vers = 1,
+    .name = "mut",
+    .procs = mut_procs,
+    .nprocs = 1,
+    .authorize = mut_authorize};
+
 /* What RFC 5531 says the answer is, worked out apart from dispatch.c and rpcmsg.c. */
 enum outcome {
 	DROP, /* no reply */
 	DENIED_RPC_MISMATCH,
 	DENIED_BADCRED,
 	DENIED_BADVERF,
+	DENIED_TOOWEAK, /* MUT's authorize refused */
 	ANY_ERROR, /* a header that does not decode: any reply but SUCCESS */
 	ACCEPTED, /* + accept_stat */
 };
@@ -74,6 +138,7 @@ struct expect {
 	enum outcome outcome;
 	enum accept_stat stat;
 	long proc;
+	uint64_t client; /* MUT: the request ID's client, 0 for none */
 };
 
 static bool authsys_ok(const struct opaque_auth *cred)
@@ -99,6 +164,7 @@ static struct expect expect_of(const uint8_t *data, size_t size, bool truncated)
 	char cred[MAX_AUTH_BYTES], verf[MAX_AUTH_BYTES];
 	struct expect e = {.outcome = ACCEPTED, .proc = -1};
 	rpx_date_format_args args;
+	struct mut_args margs;
 	struct rpc_msg m;
 	XDR xdrs;
 
@@ -121,11 +187,23 @@ static struct expect expect_of(const uint8_t *data, size_t size, bool truncated)
 		e.outcome = DENIED_BADCRED;
 	else if (m.rm_call.cb_verf.oa_flavor != AUTH_NONE || m.rm_call.cb_verf.oa_length != 0)
 		e.outcome = DENIED_BADVERF;
-	else if (m.rm_call.cb_prog != RPX_DATE_PROG)
+	else if (m.rm_call.cb_prog != RPX_DATE_PROG && m.rm_call.cb_prog != MUT_PROG)
 		e.stat = PROG_UNAVAIL;
-	else if (m.rm_call.cb_vers != RPX_DATE_VERS)
+	else if (m.rm_call.cb_vers != 1)
 		e.stat = PROG_MISMATCH;
-	else if (m.rm_call.cb_proc > RPX_DATE_FORMAT)
+	else if (m.rm_call.cb_prog == MUT_PROG) {
+		if (m.rm_call.cb_proc != 0)
+			e.stat = PROC_UNAVAIL;
+		else if (truncated || !xdr_mut_args(&xdrs, &margs) || xdr_getpos(&xdrs) != size)
+			e.stat = GARBAGE_ARGS;
+		else if (margs.value == MUT_REFUSED)
+			e.outcome = DENIED_TOOWEAK;
+		else {
+			e.stat = SUCCESS;
+			e.proc = MUT_PROC;
+			e.client = margs.reqid.client;
+		}
+	} else if (m.rm_call.cb_proc > RPX_DATE_FORMAT)
 		e.stat = PROC_UNAVAIL;
 	else if (truncated)
 		e.stat = GARBAGE_ARGS;
@@ -146,6 +224,7 @@ static int check_reply(const struct capture *c, uint32_t xid, const struct expec
 {
 	rpx_date_now_res now;
 	rpx_date_format_res fmt;
+	struct mut_res mres;
 	struct rpc_msg r;
 	XDR xdrs;
 	int stat;
@@ -153,6 +232,7 @@ static int check_reply(const struct capture *c, uint32_t xid, const struct expec
 	memset(&r, 0, sizeof(r));
 	memset(&now, 0, sizeof(now));
 	memset(&fmt, 0, sizeof(fmt));
+	memset(&mres, 0, sizeof(mres));
 	r.acpted_rply.ar_results.proc = (xdrproc_t)xdr_void;
 	long proc = e->proc;
 
@@ -162,6 +242,9 @@ static int check_reply(const struct capture *c, uint32_t xid, const struct expec
 	} else if (proc == RPX_DATE_FORMAT) {
 		r.acpted_rply.ar_results.proc = (xdrproc_t)xdr_rpx_date_format_res;
 		r.acpted_rply.ar_results.where = (caddr_t)&fmt;
+	} else if (proc == MUT_PROC) {
+		r.acpted_rply.ar_results.proc = (xdrproc_t)xdr_mut_res;
+		r.acpted_rply.ar_results.where = (caddr_t)&mres;
 	}
 	xdrmem_create(&xdrs, (char *)c->reply, (u_int)c->reply_len, XDR_DECODE);
 	FUZZ_ASSERT(xdr_replymsg(&xdrs, &r));
@@ -177,9 +260,12 @@ static int check_reply(const struct capture *c, uint32_t xid, const struct expec
 		break;
 	case DENIED_BADCRED:
 	case DENIED_BADVERF:
+	case DENIED_TOOWEAK:
 		FUZZ_ASSERT(stat == -1 && r.rjcted_rply.rj_stat == AUTH_ERROR);
-		FUZZ_ASSERT(r.rjcted_rply.rj_why ==
-		            (e->outcome == DENIED_BADCRED ? AUTH_BADCRED : AUTH_BADVERF));
+		FUZZ_ASSERT(
+		    r.rjcted_rply.rj_why == (e->outcome == DENIED_BADCRED      ? AUTH_BADCRED
+		                                : e->outcome == DENIED_BADVERF ? AUTH_BADVERF
+		                                                               : AUTH_TOOWEAK));
 		break;
 	case ANY_ERROR:
 		FUZZ_ASSERT(stat != SUCCESS);
@@ -193,7 +279,7 @@ static int check_reply(const struct capture *c, uint32_t xid, const struct expec
 		FUZZ_ASSERT(xdr_getpos(&xdrs) == c->reply_len);
 	else
 		FUZZ_ASSERT(0 && "unknown accept_stat");
-	if (stat == PROG_MISMATCH) /* the date program serves version 1 only */
+	if (stat == PROG_MISMATCH) /* both programs serve version 1 only */
 		FUZZ_ASSERT(r.acpted_rply.ar_vers.low == 1 && r.acpted_rply.ar_vers.high == 1);
 	if (stat == -1 && r.rjcted_rply.rj_stat == RPC_MISMATCH)
 		FUZZ_ASSERT(r.rjcted_rply.rj_vers.low == 2 && r.rjcted_rply.rj_vers.high == 2);
@@ -204,6 +290,11 @@ static int check_reply(const struct capture *c, uint32_t xid, const struct expec
 		xdr_free((xdrproc_t)xdr_rpx_date_now_res, (char *)&now);
 	if (stat == SUCCESS && proc == RPX_DATE_FORMAT)
 		xdr_free((xdrproc_t)xdr_rpx_date_format_res, (char *)&fmt);
+	if (stat == SUCCESS && proc == MUT_PROC) {
+		/* A fresh cache: the first call ran, its repeats show the same count. */
+		FUZZ_ASSERT(mres.status.error == 0 && mres.runs == 1);
+		xdr_free((xdrproc_t)xdr_mut_res, (char *)&mres);
+	}
 	return stat;
 }
 
@@ -233,16 +324,55 @@ static int run_one(struct rpx_dispatch *d, struct capture *c, const uint8_t *dat
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct rpx_dispatch *d;
+	static const struct rpx_drc_config cfg = {.path = NULL,
+	    .max_entries = 16,
+	    .max_bytes = 65536,
+	    .max_clients = 4,
+	    .client_ttl = 3600};
 	static struct capture c;
+	static uint8_t first[sizeof(c.reply)];
+	struct rpx_dispatch *d;
+	struct rpx_drc *drc;
+	size_t first_len;
+	struct expect e;
+	int stat;
 
-	if (d == NULL) {
-		rpx_log_threshold = RPX_LOG_ERROR;
-		d = rpx_dispatch_new(NULL); /* no duplicate request cache: DATE is idempotent */
-		FUZZ_ASSERT(d != NULL && rpx_dispatch_add(d, &rpx_svc_date_v1) == 0);
-		rpx_xprt_init(&c.xprt, &cap_ops, "fuzz");
+	rpx_log_threshold = RPX_LOG_ERROR;
+	drc = rpx_drc_new(&cfg);
+	d = rpx_dispatch_new(drc);
+	FUZZ_ASSERT(drc != NULL && d != NULL);
+	FUZZ_ASSERT(rpx_dispatch_add(d, &rpx_svc_date_v1) == 0);
+	FUZZ_ASSERT(rpx_dispatch_add(d, &mut_v1) == 0);
+	rpx_xprt_init(&c.xprt, &cap_ops, "fuzz");
+	mut_runs = 0;
+
+	stat = run_one(d, &c, data, size, false);
+	first_len = c.replies > 0 ? c.reply_len : 0;
+	memcpy(first, c.reply, first_len);
+	e = expect_of(data, size, false);
+	if (e.proc == MUT_PROC && e.client != 0) {
+		/* A request ID names the request, whatever the XID of the retransmission. */
+		uint8_t *again = malloc(size), flipped = first[0] ^ 0xffu;
+
+		FUZZ_ASSERT(again != NULL);
+		memcpy(again, data, size);
+		again[0] ^= 0xff;
+		FUZZ_ASSERT(run_one(d, &c, again, size, false) == SUCCESS);
+		FUZZ_ASSERT(c.reply[0] == flipped);
+		free(again);
+	} else {
+		run_one(d, &c, data, size, false);
 	}
-	run_one(d, &c, data, size, false);
+	if (e.proc == MUT_PROC) {
+		/* At most once: the repeat is answered from the record, byte for byte. */
+		FUZZ_ASSERT(stat == SUCCESS && mut_runs == 1);
+		FUZZ_ASSERT(
+		    c.reply_len == first_len && memcmp(c.reply + 1, first + 1, first_len - 1) == 0);
+		FUZZ_ASSERT(rpx_drc_stats(drc)->hits == 1);
+	}
 	FUZZ_ASSERT(run_one(d, &c, data, size, true) != SUCCESS);
+	rpx_xprt_cancel_all(&c.xprt);
+	rpx_dispatch_free(d);
+	rpx_drc_free(drc);
 	return 0;
 }

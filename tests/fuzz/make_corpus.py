@@ -16,6 +16,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATE_PROG, DATE_VERS = 0x20007701, 1
+MUT_PROG = 0x2000999A  # fuzz_call.c's mutating test program, version 1, procedure 0
 NULL, NOW, FORMAT = 0, 1, 2
 AUTH_NONE, AUTH_SYS, AUTH_SHORT, AUTH_TLS = 0, 1, 2, 7
 CALL, REPLY = 0, 1
@@ -41,6 +42,16 @@ def call(xid, proc, args=b"", prog=DATE_PROG, vers=DATE_VERS, rpcvers=2,
 
 def format_args(seconds, ns=0, utc=True):
     return struct.pack(">qII", seconds, ns, 1 if utc else 0)
+
+
+def mut_args(client, seq, acked=0, value=1):
+    return struct.pack(">QQQI", client, seq, acked, value)
+
+
+def mut(xid, args, **kw):
+    kw.setdefault("prog", MUT_PROG)
+    kw.setdefault("vers", 1)
+    return call(xid, 0, args, **kw)
 
 
 def frag(body, last):
@@ -98,6 +109,16 @@ def call_seeds():
         "header-cut-30": call(34, NULL)[:30],
         "cred-len-2g": call(35, NULL)[:28] + u32(0x7FFFFFF0),
         "empty": b"",
+        "mut-reqid": mut(40, mut_args(0x1122334455667788, 1)),
+        "mut-fallback-key": mut(41, mut_args(0, 0)),
+        "mut-auth-sys": mut(42, mut_args(7, 9), cred=(AUTH_SYS, authsys(uid=0))),
+        "mut-refused": mut(43, mut_args(7, 9, value=666)),
+        "mut-acked-above-seq": mut(44, mut_args(7, 9, acked=100)),
+        "mut-seq-max": mut(45, mut_args(7, 0xFFFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFFFF)),
+        "mut-short-args": mut(46, mut_args(7, 9)[:20]),
+        "mut-trailing": mut(47, mut_args(7, 9) + u32(0)),
+        "mut-vers-2": mut(48, mut_args(7, 9), vers=2),
+        "mut-proc-1": call(49, 1, mut_args(7, 9), prog=MUT_PROG, vers=1),
     }
 
 
