@@ -599,6 +599,15 @@ static void copy_text(char *dst, size_t len, const char *prefix, const char *tex
 #define RECONNECT_MIN_MS 10
 #define RECONNECT_MAX_MS 500
 
+static void pause_before_retry(int *pause_ms, int64_t deadline)
+{
+	int64_t left = deadline - now_ms();
+
+	sleep_ms(*pause_ms < left ? *pause_ms : left);
+	if (*pause_ms < RECONNECT_MAX_MS)
+		*pause_ms = *pause_ms * 2 < RECONNECT_MAX_MS ? *pause_ms * 2 : RECONNECT_MAX_MS;
+}
+
 /*
  * One call under a policy (see clnt_internal.h). Over a stream, a broken
  * connection (failed send, reset, EOF before the reply) is replaced and,
@@ -616,7 +625,7 @@ static int client_call(struct rpx_client *cl, enum rpx_call_policy_ policy, int 
 	rpcvers_t cur_vers = RPX_DATE_VERS;
 	enum clnt_stat stat;
 	sigset_t oldmask;
-	int was_pending, ret = 0, delivered = 0, pause_ms = RECONNECT_MIN_MS;
+	int was_pending, ret = 0, delivered = 0, breaks = 0, pause_ms = RECONNECT_MIN_MS;
 	char why[200], last[200] = "";
 
 	for (;;) {
@@ -631,10 +640,7 @@ static int client_call(struct rpx_client *cl, enum rpx_call_policy_ policy, int 
 					return rpx_client_fail_(cl, -ECONNRESET,
 					    "connection lost, reconnect failed: %s", why);
 				copy_text(last, sizeof(last), "reconnect: ", why);
-				left = deadline - now_ms();
-				sleep_ms(pause_ms < left ? pause_ms : left);
-				if (pause_ms < RECONNECT_MAX_MS)
-					pause_ms *= 2;
+				pause_before_retry(&pause_ms, deadline);
 				continue;
 			}
 		}
@@ -674,7 +680,9 @@ static int client_call(struct rpx_client *cl, enum rpx_call_policy_ policy, int 
 		if (policy == RPX_CALL_ONCE_)
 			return ret;
 		copy_text(last, sizeof(last), "", cl->error);
-		pause_ms = RECONNECT_MIN_MS;
+		/* The first break is resent at once; a connection that keeps breaking, less often. */
+		if (++breaks > 1)
+			pause_before_retry(&pause_ms, deadline);
 	}
 }
 

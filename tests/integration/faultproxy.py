@@ -4,7 +4,7 @@ UdpFaultProxy forwards datagrams both ways and, each with its own
 probability drawn from a seeded RNG (so a failing run can be repeated),
 drops a datagram (loss), sends it twice (duplication), holds it a few
 milliseconds so later ones overtake it (reordering), or holds it longer
-(delay). Each client address gets its own upstream socket, so rpxd sees one
+(delay); up= and down= set a direction's probabilities apart. Each client address gets its own upstream socket, so rpxd sees one
 peer per client, as without the proxy.
 
 TcpResetProxy accepts TCP (or Unix stream) connections and connects each to
@@ -124,12 +124,14 @@ class UdpFaultProxy(_Loop):
     """UDP proxy with loss, duplication, reordering and delay in both directions."""
 
     def __init__(self, upstream, loss=0.0, dup=0.0, reorder=0.0, delay=0.0, delay_max=0.2,
-                 reorder_max=0.03, seed=1, listen_host="127.0.0.1"):
+                 reorder_max=0.03, seed=1, listen_host="127.0.0.1", up=None, down=None):
         _check_loopback(upstream)
         _check_loopback((listen_host,))
         super().__init__(seed)
         self.upstream = upstream
         self.p = dict(loss=loss, dup=dup, reorder=reorder, delay=delay)
+        # Per direction, overriding the shared probabilities: up=dict(loss=1.0) etc.
+        self.dir_p = {"up": dict(self.p, **(up or {})), "down": dict(self.p, **(down or {}))}
         self.delay_max = delay_max
         self.reorder_max = reorder_max
         self.front = socket.socket(_family((listen_host,)), socket.SOCK_DGRAM)
@@ -147,19 +149,20 @@ class UdpFaultProxy(_Loop):
         s = self.stats
         s[direction + "_in"] += 1
         r = self.rng
-        if r.random() < self.p["loss"]:
+        p = self.dir_p[direction]
+        if r.random() < p["loss"]:
             s[direction + "_lost"] += 1
             return
         copies = 1
-        if r.random() < self.p["dup"]:
+        if r.random() < p["dup"]:
             s[direction + "_duplicated"] += 1
             copies = 2
         for i in range(copies):
             hold = 0.0
-            if r.random() < self.p["reorder"]:
+            if r.random() < p["reorder"]:
                 s[direction + "_reordered"] += 1
                 hold = r.uniform(0.001, self.reorder_max)
-            elif r.random() < self.p["delay"]:
+            elif r.random() < p["delay"]:
                 s[direction + "_delayed"] += 1
                 hold = r.uniform(0.0, self.delay_max)
             elif i == 1:

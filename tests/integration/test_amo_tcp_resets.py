@@ -53,5 +53,29 @@ def case_tcp_resets():
                                                           out.lines("unknown") + out.lines("failed")))
 
 
+def case_every_reply_cut_is_outcome_unknown():
+    """Every reply cut by a reset: librpx resends on new connections, then says "outcome unknown" (-ETIMEDOUT); the SPAWN ran once."""
+    with proctest.start_rpxd(["--insecure"], transports=("tcp", "unix")) as d:
+        token_file = os.path.join(d.tmp, "tokens")
+        with TcpResetProxy(d.rpc_addr("tcp"), min_bytes=1 << 20, max_bytes=1 << 20,
+                           max_bytes_down=20, seed=1) as px:
+            px.min_bytes = 1
+            out = amotest.run_driver("tcp://127.0.0.1:%d" % px.addr[1], token_file, "x", 3,
+                                     timeout_ms=1000, limit_s=30)
+        st = amotest.wait_jobs_idle(d)
+        counts = amotest.token_counts(token_file)
+        amotest.check_tokens(out, counts)
+        for tok, (what, line) in out.by_token.items():
+            check(what == "unknown" and line.split(" ", 3)[2] == "110" and
+                  "outcome unknown: no reply within 1000 ms" in line and
+                  "the request may or may not have run" in line,
+                  "expected outcome unknown (ETIMEDOUT 110), got %r" % line)
+            check(counts.get(tok, 0) == 1, "%s (replies cut) ran %d times" % (tok, counts.get(tok, 0)))
+        check(px.stats["connections"] > 6, "librpx did not reconnect: %r" % px.stats)
+        check(st.drc_hits > 0, "the resends were not answered from the cache")
+        log("%s; %s; drc_new %d drc_hits %d" % (out.summary(), out.lines("unknown", 1), st.drc_new,
+                                               st.drc_hits))
+
+
 if __name__ == "__main__":
-    proctest.main([case_tcp_resets])
+    proctest.main([case_tcp_resets, case_every_reply_cut_is_outcome_unknown])

@@ -51,5 +51,24 @@ def case_udp_loss_and_duplication():
                                                           out.lines("unknown") + out.lines("failed")))
 
 
+def case_no_reply_is_outcome_unknown():
+    """Every reply lost: librpx says "outcome unknown" (-ETIMEDOUT), not failed, and the SPAWN ran once."""
+    with proctest.start_rpxd(["--insecure"], transports=("udp", "unix")) as d:
+        token_file = os.path.join(d.tmp, "tokens")
+        with UdpFaultProxy(d.rpc_addr("udp"), seed=1, down=dict(loss=1.0)) as px:
+            out = amotest.run_driver("udp://127.0.0.1:%d" % px.addr[1], token_file, "x", 3,
+                                     timeout_ms=800, retry_ms=50, limit_s=30)
+        st = amotest.wait_jobs_idle(d)
+        counts = amotest.token_counts(token_file)
+        amotest.check_tokens(out, counts)
+        for tok, (what, line) in out.by_token.items():
+            check(what == "unknown" and line.split(" ", 3)[2] == "110" and
+                  "outcome unknown: no reply within 800 ms; the request may or may not have run"
+                  in line, "expected outcome unknown (ETIMEDOUT 110), got %r" % line)
+            check(counts.get(tok, 0) == 1, "%s (reply lost) ran %d times" % (tok, counts.get(tok, 0)))
+        check(st.drc_hits > 0, "the resends were not answered from the cache")
+        log("%s; drc_new %d drc_hits %d" % (out.summary(), st.drc_new, st.drc_hits))
+
+
 if __name__ == "__main__":
-    proctest.main([case_udp_loss_and_duplication])
+    proctest.main([case_udp_loss_and_duplication, case_no_reply_is_outcome_unknown])
