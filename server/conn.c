@@ -15,10 +15,13 @@
 #include <sys/socket.h>
 
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
 
 #include "log.h"
 #include "recmark.h"
 #include "server.h"
+#include "tls.h"
 
 struct rpx_conn {
 	struct rpx_xprt xprt; /* first: the dispatcher's view */
@@ -31,6 +34,10 @@ struct rpx_conn {
 	int64_t last_activity; /* ms, event-loop clock */
 	int64_t record_start; /* ms when the partial record began, 0 if none */
 	bool paused;
+	bool upgrade_pending; /* STARTTLS answered: the next bytes are a TLS handshake */
+	SSL *ssl; /* the TLS session, once started (owned by the bufferevent) */
+	struct rpx_tls_peer tls_peer;
+	bool is_tcp;
 	bool closing; /* a protocol error: flushing what is due, then closing */
 	const char *close_why;
 	char name[128]; /* "tcp 127.0.0.1:40000", for logs */
@@ -83,6 +90,41 @@ static void conn_fail(struct rpx_conn *conn, const char *why)
 	arm_timer(conn, FLUSH_BEFORE_CLOSE_MS);
 }
 
+static void conn_read_cb(struct bufferevent *bev, void *arg);
+static void conn_write_cb(struct bufferevent *bev, void *arg);
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+
+/*
+ * RFC 9289 §4.1: after the STARTTLS reply (already queued in clear text on
+ * the socket's bufferevent), the same connection carries a TLS handshake.
+ * The TLS filter reads what the client already sent (its ClientHello) from
+ * the socket's buffer; anything else there fails the handshake.
+ */
+static void conn_start_tls(struct rpx_conn *conn)
+{
+	struct bufferevent *tls_bev;
+	SSL *ssl;
+
+	conn->upgrade_pending = false;
+	conn->xprt.tls_offered = false;
+	if ((ssl = rpx_tls_ssl_new(conn->srv->tls)) == NULL) {
+		conn_fail(conn, "TLS: out of memory");
+		return;
+	}
+	tls_bev = bufferevent_openssl_filter_new(conn->srv->base, conn->bev, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (tls_bev == NULL) {
+		SSL_free(ssl);
+		conn_fail(conn, "TLS: out of memory");
+		return;
+	}
+	conn->bev = tls_bev;
+	conn->ssl = ssl;
+	bufferevent_setcb(tls_bev, conn_read_cb, conn_write_cb, conn_event_cb, conn);
+	bufferevent_setwatermark(tls_bev, EV_WRITE, conn->srv->limits.max_output / 2, 0);
+	bufferevent_enable(tls_bev, EV_READ | EV_WRITE);
+}
+
 /* Reads every whole record that has arrived and dispatches it. */
 static void conn_process(struct rpx_conn *conn)
 {
@@ -121,6 +163,10 @@ static void conn_process(struct rpx_conn *conn)
 		}
 		rpx_dispatch_message(conn->srv->dispatch, &conn->xprt, msg, len, false, NULL, 0);
 		rpx_recmark_next(&conn->rm);
+		if (conn->upgrade_pending) {
+			conn_start_tls(conn);
+			return;
+		}
 	}
 	/* A started record: fragments in, or the first bytes of a header. */
 	if ((rpx_recmark_partial(&conn->rm) || evbuffer_get_length(in) > 0) &&
@@ -154,10 +200,54 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 		event_active(conn->resume, EV_TIMEOUT, 0);
 }
 
+/* The first error OpenSSL queued for this session, for the audit log. */
+static const char *tls_error(struct rpx_conn *conn, char *buf, size_t len)
+{
+	unsigned long e = bufferevent_get_openssl_error(conn->bev);
+
+	if (e == 0)
+		return "connection closed during the handshake";
+	ERR_error_string_n(e, buf, len);
+	return buf;
+}
+
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct rpx_conn *conn = arg;
+	char buf[256];
 
+	if (conn->ssl != NULL && !conn->xprt.transport_cred.tls) {
+		if (what & BEV_EVENT_CONNECTED) {
+			struct rpx_cred *tc = &conn->xprt.transport_cred;
+
+			rpx_tls_peer(conn->srv->tls, conn->ssl, &conn->tls_peer);
+			tc->tls = true;
+			tc->tls_mapped = conn->tls_peer.mapped;
+			tc->tls_uid = conn->tls_peer.uid;
+			conn->xprt.tls_required = false;
+			snprintf(conn->xprt.peer, sizeof(conn->xprt.peer), "tls %s",
+			    conn->name + 4);
+			if (!conn->tls_peer.has_cert)
+				log_info("audit: %s: TLS session, no client certificate: read-only",
+				    conn->name);
+			else if (conn->tls_peer.mapped)
+				log_info(
+				    "audit: %s: TLS session, certificate %s (%s) mapped to user %s",
+				    conn->name, conn->tls_peer.fingerprint, conn->tls_peer.subject,
+				    conn->tls_peer.user);
+			else
+				log_info(
+				    "audit: %s: TLS session, certificate %s (%s) not mapped: read-only",
+				    conn->name, conn->tls_peer.fingerprint, conn->tls_peer.subject);
+			return;
+		}
+		if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
+			log_info("audit: %s: TLS handshake failed: %s", conn->name,
+			    tls_error(conn, buf, sizeof(buf)));
+			rpx_conn_close(conn, "TLS handshake failed");
+			return;
+		}
+	}
 	if (what & BEV_EVENT_EOF)
 		rpx_conn_close(conn, rpx_recmark_partial(&conn->rm) ? "closed by peer mid-record"
 		                                                    : "closed by peer");
@@ -231,10 +321,17 @@ static void conn_call_done(struct rpx_xprt *xprt)
 		event_active(conn->resume, EV_TIMEOUT, 0);
 }
 
+/* The dispatcher answered the probe with STARTTLS: switch once it is queued. */
+static void conn_starttls(struct rpx_xprt *xprt)
+{
+	((struct rpx_conn *)xprt)->upgrade_pending = true;
+}
+
 static const struct rpx_xprt_ops conn_ops = {
     .send = conn_send,
     .send_buffer = conn_send_buffer,
     .call_done = conn_call_done,
+    .starttls = conn_starttls,
 };
 
 struct rpx_conn *rpx_conn_new(struct rpx_server *srv, int fd, const char *kind, const char *peer)
@@ -269,6 +366,10 @@ struct rpx_conn *rpx_conn_new(struct rpx_server *srv, int fd, const char *kind, 
 			snprintf(conn->xprt.peer, sizeof(conn->xprt.peer), "unix pid %d uid %u",
 			    (int)uc.pid, (unsigned)uc.uid);
 		}
+	}
+	if (strcmp(kind, "tcp") == 0 && srv->tls != NULL) {
+		conn->xprt.tls_offered = true;
+		conn->xprt.tls_required = rpx_tls_required(srv->tls);
 	}
 	bufferevent_setcb(conn->bev, conn_read_cb, conn_write_cb, conn_event_cb, conn);
 	bufferevent_setwatermark(conn->bev, EV_WRITE, srv->limits.max_output / 2, 0);
@@ -310,6 +411,21 @@ void rpx_conn_close(struct rpx_conn *conn, const char *why)
 	event_free(conn->resume);
 	rpx_recmark_release(&conn->rm);
 	free(conn);
+}
+
+void rpx_conn_tls_recheck(struct rpx_server *srv)
+{
+	struct rpx_conn *conn, *next;
+
+	for (conn = TAILQ_FIRST(&srv->conns); conn != NULL; conn = next) {
+		next = TAILQ_NEXT(conn, link);
+		if (conn->ssl == NULL || !conn->xprt.transport_cred.tls ||
+		    rpx_tls_still_trusted(srv->tls, conn->ssl))
+			continue;
+		log_info("audit: %s: certificate %s no longer trusted after reload: closed",
+		    conn->name, conn->tls_peer.fingerprint);
+		rpx_conn_close(conn, "client certificate no longer trusted");
+	}
 }
 
 void rpx_conn_close_all(struct rpx_server *srv)

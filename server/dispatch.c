@@ -76,6 +76,7 @@ struct reply_job {
 	xdrproc_t xdr_res;
 	void *res;
 	uint32_t low, high;
+	const struct opaque_auth *verf;
 };
 
 static int encode_job(XDR *xdrs, const struct reply_job *j)
@@ -86,8 +87,8 @@ static int encode_job(XDR *xdrs, const struct reply_job *j)
 	case 2:
 		return rpx_rpcmsg_encode_auth_error(xdrs, j->xid, j->why);
 	default:
-		return rpx_rpcmsg_encode_accepted(xdrs, j->xid, NULL, j->stat, j->xdr_res, j->res,
-		    j->low, j->high);
+		return rpx_rpcmsg_encode_accepted(xdrs, j->xid, j->verf, j->stat, j->xdr_res,
+		    j->res, j->low, j->high);
 	}
 }
 
@@ -193,6 +194,11 @@ static int check_auth(const struct rpx_callhdr *h, struct rpx_cred *cred, enum a
 		break;
 	case AUTH_SYS:
 		if (rpx_rpcmsg_decode_authsys(c, &cred->sys) < 0)
+			goto badcred;
+		break;
+	case RPX_AUTH_TLS:
+		/* RFC 9289 §4.1: the probe: empty body, NULL procedure, clear text. */
+		if (c->oa_length != 0 || h->msg.rm_call.cb_proc != 0 || cred->tls)
 			goto badcred;
 		break;
 	default:
@@ -455,6 +461,12 @@ void rpx_dispatch_message(struct rpx_dispatch *d, struct rpx_xprt *xprt, const v
 		reply_auth_error(d, xprt, peer, peerlen, xid, why);
 		goto out;
 	}
+	if (xprt->tls_required && !cred.tls && cred.flavor != RPX_AUTH_TLS) {
+		/* --tls-require: nothing in clear text but the probe. */
+		log_info("audit: %s: clear-text call refused (--tls-require)", xprt->peer);
+		reply_auth_error(d, xprt, peer, peerlen, xid, AUTH_TOOWEAK);
+		goto out;
+	}
 	program = find_program(d, (uint32_t)h.msg.rm_call.cb_prog, (uint32_t)h.msg.rm_call.cb_vers,
 	    &prog_known, &low, &high);
 	if (program == NULL) {
@@ -474,6 +486,26 @@ void rpx_dispatch_message(struct rpx_dispatch *d, struct rpx_xprt *xprt, const v
 		goto out;
 	}
 	pi = &program->procs[h.msg.rm_call.cb_proc];
+	if (cred.flavor == RPX_AUTH_TLS) {
+		/* RFC 9289 §4.1: STARTTLS in the verifier when TLS is on offer. */
+		static char starttls[8] = {'S', 'T', 'A', 'R', 'T', 'T', 'L', 'S'};
+		struct opaque_auth verf = {AUTH_NONE, starttls, sizeof(starttls)};
+		bool offer = xprt->tls_offered && xprt->ops->starttls != NULL;
+		struct reply_job j = {.xid = xid, .stat = SUCCESS, .verf = offer ? &verf : NULL};
+
+		if (xdr_getpos(&xdrs) != len) {
+			d->stats.garbage_args++;
+			reply_accepted(d, xprt, peer, peerlen, xid, GARBAGE_ARGS, 0, 0);
+			goto out;
+		}
+		d->stats.success++;
+		send_reply(d, xprt, peer, peerlen, &j);
+		log_info("audit: %s: AUTH_TLS probe answered %s", xprt->peer,
+		    offer ? "STARTTLS" : "without TLS (not configured here)");
+		if (offer)
+			xprt->ops->starttls(xprt);
+		goto out;
+	}
 
 	call = calloc(1, sizeof(*call) + pi->args_size + pi->res_size + 16);
 	if (call == NULL) {

@@ -72,6 +72,9 @@ struct rpx_program {
 struct rpx_cred {
 	uint32_t flavor; /* AUTH_NONE or AUTH_SYS */
 	struct rpx_authsys sys;
+	bool tls; /* the call came inside a TLS session */
+	bool tls_mapped; /* its verified client certificate maps to tls_uid */
+	uid_t tls_uid;
 	bool peer_known; /* a Unix socket: the kernel told the peer's ids */
 	uid_t peer_uid;
 	gid_t peer_gid;
@@ -89,6 +92,11 @@ struct rpx_xprt_ops {
 	    struct evbuffer *msg);
 	/* A call of this transport finished (answered or cancelled). */
 	void (*call_done)(struct rpx_xprt *xprt);
+	/*
+	 * RFC 9289: the AUTH_TLS probe was answered with STARTTLS; the next
+	 * bytes are a TLS handshake. NULL for transports that cannot do TLS.
+	 */
+	void (*starttls)(struct rpx_xprt *xprt);
 };
 
 struct rpx_xprt {
@@ -97,6 +105,8 @@ struct rpx_xprt {
 	TAILQ_HEAD(, rpx_call) calls; /* calls being handled */
 	char peer[128]; /* the peer, for logs and the fallback DRC key */
 	unsigned inflight;
+	bool tls_offered; /* answering the AUTH_TLS probe with STARTTLS */
+	bool tls_required; /* clear calls refused (--tls-require) */
 	struct rpx_cred transport_cred; /* peer ids of a Unix socket */
 };
 

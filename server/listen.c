@@ -24,7 +24,7 @@
 #include <event2/listener.h>
 
 #include "daytime.h"
-#include "limits.h"
+#include "rpx_limits.h"
 #include "listen.h"
 #include "log.h"
 

@@ -16,7 +16,7 @@
 
 #include <event2/event.h>
 
-#include "limits.h"
+#include "rpx_limits.h"
 #include "listen.h"
 #include "log.h"
 #include "server.h"
@@ -24,6 +24,7 @@
 #include "jobs.h"
 #include "svc_date.h"
 #include "svc_proc.h"
+#include "tls.h"
 
 #ifndef RPX_VERSION
 #define RPX_VERSION "0.0.0"
@@ -43,6 +44,7 @@ struct options {
 	struct rpx_limits limits;
 	struct rpx_jobs_config jobs;
 	struct rpx_drc_config drc;
+	struct rpx_tls_config tls;
 	enum { STOP_TERM, STOP_KILL, STOP_LEAVE } on_stop;
 	unsigned stop_grace;
 };
@@ -95,6 +97,19 @@ static void usage(FILE *f)
 	    "                          once) or leave (jobs go on; their output is no longer kept)\n"
 	    "                          (default term)\n"
 	    "      --stop-grace SEC    seconds between SIGTERM and SIGKILL (default %d)\n"
+	    "\n"
+	    "RPC-with-TLS (RFC 9289) on TCP listeners:\n"
+	    "      --tls-cert FILE     server certificate chain (PEM); with --tls-key, TCP clients\n"
+	    "                          may upgrade with the AUTH_TLS probe (TLS 1.3, ALPN sunrpc)\n"
+	    "      --tls-key FILE      its private key (PEM)\n"
+	    "      --tls-client-ca FILE  trust anchors for client certificates: a certificate is\n"
+	    "                          then required (mutual TLS)\n"
+	    "      --tls-users FILE    maps client certificates to users (sha256:FINGERPRINT,\n"
+	    "                          subject:SUBJECT or san:NAME, then USER); mapped callers may\n"
+	    "                          spawn and kill as that user, others only read\n"
+	    "      --tls-require       refuse every clear-text call on TCP except the probe\n"
+	    "      SIGHUP reloads certificates, key, CA and users, and closes sessions whose\n"
+	    "      client certificate is no longer trusted.\n"
 	    "\n"
 	    "At most once (duplicate request cache for SPAWN and KILL):\n"
 	    "      --drc-entries N     completed requests remembered (default %d)\n"
@@ -238,6 +253,23 @@ static void stop_tick_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(st->tick, &tick);
 }
 
+static void sighup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct rpx_server *srv = arg;
+	char err[512];
+
+	if (srv->tls == NULL) {
+		log_info("SIGHUP: nothing to reload");
+		return;
+	}
+	if (rpx_tls_reload(srv->tls, err, sizeof(err)) < 0) {
+		log_warnx("SIGHUP: TLS reload failed, keeping the old certificates: %s", err);
+		return;
+	}
+	log_info("audit: SIGHUP: TLS certificates, CA and users reloaded");
+	rpx_conn_tls_recheck(srv);
+}
+
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct stopping *st = arg;
@@ -299,6 +331,11 @@ enum {
 	OPT_DRC_CLIENTS,
 	OPT_DRC_CLIENT_TTL,
 	OPT_FSYNC,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_TLS_CLIENT_CA,
+	OPT_TLS_USERS,
+	OPT_TLS_REQUIRE,
 };
 
 static const struct option long_options[] = {
@@ -327,6 +364,11 @@ static const struct option long_options[] = {
     {"drc-clients", required_argument, NULL, OPT_DRC_CLIENTS},
     {"drc-client-ttl", required_argument, NULL, OPT_DRC_CLIENT_TTL},
     {"fsync", no_argument, NULL, OPT_FSYNC},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    {"tls-client-ca", required_argument, NULL, OPT_TLS_CLIENT_CA},
+    {"tls-users", required_argument, NULL, OPT_TLS_USERS},
+    {"tls-require", no_argument, NULL, OPT_TLS_REQUIRE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -445,6 +487,21 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_STOP_GRACE:
 			o->stop_grace = (unsigned)parse_number("--stop-grace", optarg, 0, 3600);
 			break;
+		case OPT_TLS_CERT:
+			o->tls.cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			o->tls.key = optarg;
+			break;
+		case OPT_TLS_CLIENT_CA:
+			o->tls.client_ca = optarg;
+			break;
+		case OPT_TLS_USERS:
+			o->tls.users = optarg;
+			break;
+		case OPT_TLS_REQUIRE:
+			o->tls.require = true;
+			break;
 		case OPT_FSYNC:
 			o->drc.fsync = true;
 			break;
@@ -476,13 +533,19 @@ static void parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind < argc)
 		fatalx("unexpected argument '%s' (try 'rpxd --help')", argv[optind]);
+	if ((o->tls.cert != NULL) != (o->tls.key != NULL))
+		fatalx("--tls-cert and --tls-key go together");
+	if (o->tls.cert == NULL &&
+	    (o->tls.client_ca != NULL || o->tls.users != NULL || o->tls.require))
+		fatalx(
+		    "--tls-client-ca, --tls-users and --tls-require need --tls-cert and --tls-key");
 }
 
 int main(int argc, char **argv)
 {
 	struct options o;
 	struct rpx_server srv;
-	struct event *sigterm, *sigint;
+	struct event *sigterm, *sigint, *sighup;
 	struct rpx_jobs *jobs;
 	struct rpx_drc *drc;
 	struct stopping stopping;
@@ -526,6 +589,12 @@ int main(int argc, char **argv)
 	proc = rpx_svc_proc_init(jobs, o.insecure, &srv, drc);
 	if ((err = rpx_dispatch_add(srv.dispatch, proc)) < 0)
 		fatalx("proc program: %s", strerror(-err));
+	if (o.tls.cert != NULL) {
+		char tls_err[512];
+
+		if ((srv.tls = rpx_tls_new(&o.tls, tls_err, sizeof(tls_err))) == NULL)
+			fatalx("%s", tls_err);
+	}
 	if (o.socket_group != NULL) {
 		struct group *gr = getgrnam(o.socket_group);
 
@@ -559,6 +628,9 @@ int main(int argc, char **argv)
 	stopping.tick = evtimer_new(srv.base, stop_tick_cb, &stopping);
 	sigterm = evsignal_new(srv.base, SIGTERM, signal_cb, &stopping);
 	sigint = evsignal_new(srv.base, SIGINT, signal_cb, &stopping);
+	sighup = evsignal_new(srv.base, SIGHUP, sighup_cb, &srv);
+	if (sighup == NULL || evsignal_add(sighup, NULL) < 0)
+		fatalx("signal handlers: out of memory");
 	if (sigterm == NULL || sigint == NULL || evsignal_add(sigterm, NULL) < 0 ||
 	    evsignal_add(sigint, NULL) < 0)
 		fatalx("signal handlers: out of memory");
@@ -566,6 +638,11 @@ int main(int argc, char **argv)
 	rpx_listener_print_all(&srv, stdout);
 	printf("ready\n");
 	fflush(stdout);
+	if (srv.tls != NULL)
+		log_info("TLS on TCP listeners: %s%s",
+		    o.tls.client_ca != NULL ? "mutual, client certificates required"
+		                            : "server certificate only",
+		    o.tls.require ? ", clear text refused" : "");
 	if (o.insecure)
 		log_warnx(
 		    "--insecure: ANY client that reaches a TCP or UDP listener may spawn and kill "
@@ -589,6 +666,8 @@ int main(int argc, char **argv)
 	event_free(stopping.tick);
 	event_free(sigterm);
 	event_free(sigint);
+	event_free(sighup);
+	rpx_tls_free(srv.tls);
 	rpx_dispatch_free(srv.dispatch);
 	rpx_drc_free(drc);
 	event_base_free(srv.base);

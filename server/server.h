@@ -23,6 +23,7 @@ struct rpx_limits {
 };
 
 struct rpx_conn;
+struct rpx_tls;
 struct rpx_listener;
 
 struct rpx_server {
@@ -32,6 +33,7 @@ struct rpx_server {
 	unsigned nconns;
 	uint64_t refused_conns; /* over --max-connections */
 	int socket_gid; /* --socket-group, or -1 */
+	struct rpx_tls *tls; /* RPC-with-TLS on TCP listeners, or NULL */
 	TAILQ_HEAD(, rpx_conn) conns;
 	TAILQ_HEAD(, rpx_listener) listeners;
 };
@@ -40,5 +42,7 @@ struct rpx_server {
 struct rpx_conn *rpx_conn_new(struct rpx_server *srv, int fd, const char *kind, const char *peer);
 void rpx_conn_close(struct rpx_conn *conn, const char *why);
 void rpx_conn_close_all(struct rpx_server *srv);
+/* After a TLS reload: closes sessions whose client certificate is no longer trusted. */
+void rpx_conn_tls_recheck(struct rpx_server *srv);
 
 #endif

@@ -46,6 +46,10 @@ static void caller_of(const struct rpx_call *call, struct caller *c)
 	if (call->cred.peer_known) {
 		c->uid = call->cred.peer_uid;
 		c->may_mutate = true;
+	} else if (call->cred.tls_mapped) {
+		/* A verified client certificate that --tls-users maps to a user. */
+		c->uid = call->cred.tls_uid;
+		c->may_mutate = true;
 	} else if (svc.insecure) {
 		c->uid = geteuid();
 		c->may_mutate = true;
@@ -102,7 +106,7 @@ static int authorize(const struct rpx_call *call, uint64_t *identity)
 		    call->pi->name, call->xprt->peer);
 		return AUTH_TOOWEAK;
 	}
-	*identity = call->cred.peer_known ? (uint64_t)c.uid + 1 : 0;
+	*identity = call->cred.peer_known || call->cred.tls_mapped ? (uint64_t)c.uid + 1 : 0;
 	return 0;
 }
 

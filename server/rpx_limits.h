@@ -1,5 +1,5 @@
 /*
- * limits.h: every limit rpxd applies to its peers, with its default. Each
+ * rpx_limits.h: every limit rpxd applies to its peers, with its default. Each
  * has an option of its own (rpxd --help, rpxd.8).
  */
 #ifndef RPX_LIMITS_H

@@ -1,0 +1,54 @@
+/*
+ * tls.h: RPC-with-TLS (RFC 9289) for rpxd: the server's TLS context (TLS
+ * 1.3 only, ALPN "sunrpc" required, client certificates verified against
+ * --tls-client-ca), and what a verified client certificate maps to
+ * (--tls-users). Reloaded on SIGHUP.
+ */
+#ifndef RPX_TLS_H
+#define RPX_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <openssl/ssl.h>
+
+struct rpx_tls_config {
+	const char *cert; /* server certificate chain (PEM) */
+	const char *key; /* its private key (PEM) */
+	const char *client_ca; /* trust anchors for client certificates; NULL: none asked */
+	const char *users; /* certificate -> user map; NULL: no mapping */
+	bool require; /* refuse clear-text calls on TCP (except the probe) */
+};
+
+/* Who the peer of a TLS session is, once the handshake is done. */
+struct rpx_tls_peer {
+	bool has_cert; /* a client certificate was presented and verified */
+	char fingerprint[96]; /* SHA-256 of the certificate, hex with colons */
+	char subject[256]; /* one-line subject */
+	bool mapped; /* --tls-users names a user for it */
+	uid_t uid;
+	char user[64];
+};
+
+struct rpx_tls;
+
+/* NULL on failure with a message in @err ("--tls-cert /x: no such file"). */
+struct rpx_tls *rpx_tls_new(const struct rpx_tls_config *cfg, char *err, size_t errlen);
+void rpx_tls_free(struct rpx_tls *tls);
+
+/* Reads certificates, keys, CA and users again; on failure keeps the old ones. */
+int rpx_tls_reload(struct rpx_tls *tls, char *err, size_t errlen);
+
+bool rpx_tls_required(const struct rpx_tls *tls);
+
+/* A server-side SSL for a new session, from the current context. */
+SSL *rpx_tls_ssl_new(struct rpx_tls *tls);
+
+/* After a handshake: the peer's identity. */
+void rpx_tls_peer(struct rpx_tls *tls, SSL *ssl, struct rpx_tls_peer *peer);
+
+/* After a reload: whether the session's client certificate is still trusted. */
+bool rpx_tls_still_trusted(struct rpx_tls *tls, SSL *ssl);
+
+#endif
