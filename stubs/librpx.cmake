@@ -7,21 +7,30 @@ set(RPX_CLNT_SOURCES
 	${CMAKE_CURRENT_SOURCE_DIR}/clnt_url.c
 	${CMAKE_CURRENT_SOURCE_DIR}/clnt_conn.c
 	${CMAKE_CURRENT_SOURCE_DIR}/clnt_date.c
-	${CMAKE_CURRENT_SOURCE_DIR}/clnt_proc.c)
+	${CMAKE_CURRENT_SOURCE_DIR}/clnt_proc.c
+	${CMAKE_CURRENT_SOURCE_DIR}/clnt_async.c
+	${CMAKE_CURRENT_SOURCE_DIR}/clnt_tls.c)
+
+# The async client (clnt_async.c, clnt_tls.c): libevent with OpenSSL
+# bufferevents, OpenSSL, and the xdr/ helpers (rpx_xdr's PIC objects are
+# linked in; their symbols stay hidden in librpx.so).
+pkg_check_modules(LIBEVENT_OPENSSL REQUIRED IMPORTED_TARGET libevent_openssl>=2.1)
 
 # Same sources twice: PIC objects for the .so, plain ones would do for the
 # .a but rpx_gen is already PIC, so both link the same objects.
 foreach(kind shared static)
 	if(kind STREQUAL shared)
 		set(tgt librpx)
-		add_library(${tgt} SHARED ${RPX_CLNT_SOURCES} $<TARGET_OBJECTS:rpx_gen>)
+		add_library(${tgt} SHARED ${RPX_CLNT_SOURCES} $<TARGET_OBJECTS:rpx_gen>
+			$<TARGET_OBJECTS:rpx_xdr>)
 		set_target_properties(${tgt} PROPERTIES
 			VERSION ${PROJECT_VERSION}
 			SOVERSION ${PROJECT_VERSION_MAJOR}
 			EXPORT_NAME rpx)
 	else()
 		set(tgt librpx_static)
-		add_library(${tgt} STATIC ${RPX_CLNT_SOURCES} $<TARGET_OBJECTS:rpx_gen>)
+		add_library(${tgt} STATIC ${RPX_CLNT_SOURCES} $<TARGET_OBJECTS:rpx_gen>
+			$<TARGET_OBJECTS:rpx_xdr>)
 		set_target_properties(${tgt} PROPERTIES EXPORT_NAME rpx_static)
 	endif()
 	set_target_properties(${tgt} PROPERTIES
@@ -37,6 +46,9 @@ foreach(kind shared static)
 		$<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 	# Public: <rpx/client.h> includes <rpc/rpc.h> and hands out a CLIENT *.
 	target_link_libraries(${tgt} PUBLIC PkgConfig::TIRPC)
+	target_include_directories(${tgt} PRIVATE ${PROJECT_SOURCE_DIR}/xdr)
+	target_link_libraries(${tgt} PRIVATE PkgConfig::LIBEVENT_OPENSSL PkgConfig::LIBEVENT
+		OpenSSL::SSL OpenSSL::Crypto)
 endforeach()
 add_library(rpx::rpx ALIAS librpx)
 add_library(rpx::rpx_static ALIAS librpx_static)
@@ -47,7 +59,8 @@ install(TARGETS librpx librpx_static EXPORT rpxTargets
 	RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
 	INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/include/rpx/client.h
-	${CMAKE_CURRENT_SOURCE_DIR}/include/rpx/proc_client.h ${RPX_GEN_HEADERS}
+	${CMAKE_CURRENT_SOURCE_DIR}/include/rpx/proc_client.h
+	${CMAKE_CURRENT_SOURCE_DIR}/include/rpx/async.h ${RPX_GEN_HEADERS}
 	DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rpx)
 
 # pkg-config: prefix relative to the .pc file, so `cmake --install --prefix`

@@ -1,0 +1,249 @@
+/*
+ * clnt_tls.c: the client's half of RPC-with-TLS (RFC 9289), used by
+ * clnt_async.c for tls:// URLs.
+ *
+ * The order on the wire is: TCP connect; the AUTH_TLS probe (a NULL call
+ * whose credential flavor is AUTH_TLS) in clear text; the server's answer,
+ * which must carry the verifier "STARTTLS"; then a TLS 1.3 handshake on the
+ * same socket offering ALPN "sunrpc"; then ordinary record-marked RPC
+ * inside TLS. This file holds the pieces that do not touch the event loop:
+ * the OpenSSL context and per-connection object with their verification
+ * settings, the probe's encoder and checker, and the text of a failure.
+ * Verification is never optional: a tls:// URL without a usable certificate
+ * chain and matching name fails, it does not fall back to clear text.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "clnt_tls.h"
+#include "recmark.h"
+#include "rpcmsg.h"
+#include "xdr_evbuf.h"
+
+static const unsigned char alpn_sunrpc[] = "\x06sunrpc";
+#define ALPN_SUNRPC_LEN (sizeof(alpn_sunrpc) - 1)
+
+/* The reason of the most recent OpenSSL error, or fallback. */
+static const char *ssl_reason(unsigned long e, const char *fallback)
+{
+	const char *r = e != 0 ? ERR_reason_error_string(e) : NULL;
+
+	return r != NULL ? r : fallback;
+}
+
+SSL_CTX *rpx_tls_ctx_new_(const struct rpx_async_opts *opts, char *why, size_t whylen)
+{
+	const char *ca = opts != NULL ? opts->tls_ca_file : NULL;
+	const char *cert = opts != NULL ? opts->tls_cert_file : NULL;
+	const char *key = opts != NULL ? opts->tls_key_file : NULL;
+	SSL_CTX *ctx;
+
+	ERR_clear_error();
+	if ((cert == NULL) != (key == NULL)) {
+		snprintf(why, whylen,
+		    "a TLS client certificate needs its key, and a key its certificate");
+		return NULL;
+	}
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		snprintf(why, whylen, "cannot create a TLS context: %s",
+		    ssl_reason(ERR_get_error(), "out of memory"));
+		return NULL;
+	}
+	/* RFC 9289 §5.1: TLS 1.3 or later. */
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1) {
+		snprintf(why, whylen, "this OpenSSL cannot do TLS 1.3");
+		goto fail;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (ca != NULL) {
+		if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+			snprintf(why, whylen, "cannot load TLS CA file %s: %s", ca,
+			    ssl_reason(ERR_peek_last_error(), "unreadable"));
+			goto fail;
+		}
+	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		snprintf(why, whylen, "cannot load the system's TLS CAs: %s",
+		    ssl_reason(ERR_peek_last_error(), "unknown error"));
+		goto fail;
+	}
+	if (cert != NULL) {
+		if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+			snprintf(why, whylen, "cannot load TLS certificate %s: %s", cert,
+			    ssl_reason(ERR_peek_last_error(), "unreadable"));
+			goto fail;
+		}
+		if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+			snprintf(why, whylen, "cannot load TLS key %s: %s", key,
+			    ssl_reason(ERR_peek_last_error(), "unreadable"));
+			goto fail;
+		}
+		if (SSL_CTX_check_private_key(ctx) != 1) {
+			snprintf(why, whylen, "TLS key %s does not match certificate %s", key,
+			    cert);
+			goto fail;
+		}
+	}
+	/* RFC 9289 §5.2: ALPN "sunrpc". Note: 0 means success here. */
+	if (SSL_CTX_set_alpn_protos(ctx, alpn_sunrpc, ALPN_SUNRPC_LEN) != 0) {
+		snprintf(why, whylen, "cannot set ALPN: out of memory");
+		goto fail;
+	}
+	ERR_clear_error();
+	return ctx;
+fail:
+	ERR_clear_error();
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+static int is_ip_literal(const char *name)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
+}
+
+SSL *rpx_tls_ssl_new_(SSL_CTX *ctx, const char *name, char *why, size_t whylen)
+{
+	SSL *ssl;
+	int ok;
+
+	if ((ssl = SSL_new(ctx)) == NULL) {
+		snprintf(why, whylen, "cannot create a TLS session: out of memory");
+		return NULL;
+	}
+	if (is_ip_literal(name)) {
+		/* RFC 6066 §3: no IP literals in SNI. */
+		ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name) == 1;
+	} else {
+		SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		ok = SSL_set1_host(ssl, name) == 1 && SSL_set_tlsext_host_name(ssl, name) == 1;
+	}
+	if (!ok) {
+		snprintf(why, whylen, "cannot verify TLS server name \"%s\"", name);
+		ERR_clear_error();
+		SSL_free(ssl);
+		return NULL;
+	}
+	return ssl;
+}
+
+int rpx_tls_check_peer_(SSL *ssl, char *why, size_t whylen)
+{
+	const unsigned char *proto = NULL;
+	unsigned int len = 0;
+
+	if (SSL_version(ssl) < TLS1_3_VERSION) {
+		snprintf(why, whylen, "TLS: server negotiated %s, TLS 1.3 is required",
+		    SSL_get_version(ssl));
+		return -EPROTO;
+	}
+	/* The handshake verified the chain and name; be explicit anyway. */
+	if (SSL_get_verify_result(ssl) != X509_V_OK || SSL_get0_peer_certificate(ssl) == NULL) {
+		snprintf(why, whylen, "TLS: server certificate not verified");
+		return -EPROTO;
+	}
+	SSL_get0_alpn_selected(ssl, &proto, &len);
+	if (len != ALPN_SUNRPC_LEN - 1 || memcmp(proto, alpn_sunrpc + 1, len) != 0) {
+		snprintf(why, whylen, "TLS: server did not select ALPN \"sunrpc\"");
+		return -EPROTO;
+	}
+	return 0;
+}
+
+void rpx_tls_describe_failure_(SSL *ssl, unsigned long ssl_err, int sys_err, char *why,
+    size_t whylen)
+{
+	long vr = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+
+	if (vr != X509_V_OK)
+		snprintf(why, whylen, "TLS: server certificate verification failed: %s",
+		    X509_verify_cert_error_string(vr));
+	else if (ssl_err != 0)
+		snprintf(why, whylen, "TLS handshake failed: %s",
+		    ssl_reason(ssl_err, "unknown error"));
+	else if (sys_err != 0)
+		snprintf(why, whylen, "TLS handshake failed: %s", strerror(sys_err));
+	else
+		snprintf(why, whylen, "TLS handshake failed: connection closed by server");
+}
+
+int rpx_tls_probe_write_(struct evbuffer *out, uint32_t xid, uint32_t prog, uint32_t vers)
+{
+	struct evbuffer *body = evbuffer_new();
+	struct rpx_xdrenc enc;
+	struct rpc_msg m;
+	int err = -ENOMEM;
+
+	if (body == NULL)
+		return -ENOMEM;
+	memset(&m, 0, sizeof(m));
+	m.rm_xid = xid;
+	m.rm_direction = CALL;
+	m.rm_call.cb_rpcvers = RPX_RPC_VERS;
+	m.rm_call.cb_prog = prog;
+	m.rm_call.cb_vers = vers;
+	m.rm_call.cb_proc = 0;
+	/* RFC 9289 §4.1: credential AUTH_TLS with an empty body, verifier AUTH_NONE. */
+	m.rm_call.cb_cred.oa_flavor = RPX_AUTH_TLS;
+	m.rm_call.cb_verf.oa_flavor = AUTH_NONE;
+	rpx_xdrenc_create(&enc, body);
+	if (xdr_callmsg(&enc.xdr, &m)) {
+		rpx_xdrenc_finish(&enc);
+		err = rpx_recmark_write(out, body);
+	} else {
+		rpx_xdrenc_finish(&enc);
+	}
+	evbuffer_free(body);
+	return err;
+}
+
+int rpx_tls_probe_check_(const void *msg, size_t len, uint32_t xid, char *why, size_t whylen)
+{
+	char verf[MAX_AUTH_BYTES];
+	struct rpc_msg m;
+	XDR x;
+	int ok;
+
+	memset(&m, 0, sizeof(m));
+	m.acpted_rply.ar_verf.oa_base = verf;
+	m.acpted_rply.ar_results.where = NULL;
+	m.acpted_rply.ar_results.proc = (xdrproc_t)xdr_void;
+	xdrmem_create(&x, (char *)msg, (u_int)len, XDR_DECODE);
+	ok = xdr_replymsg(&x, &m);
+	xdr_destroy(&x);
+	if (!ok || m.rm_direction != REPLY) {
+		snprintf(why, whylen, "the answer to the probe is not an RPC reply");
+		return -EPROTONOSUPPORT;
+	}
+	if (m.rm_xid != xid) {
+		snprintf(why, whylen, "the answer to the probe has XID 0x%08x, not 0x%08x",
+		    (unsigned)m.rm_xid, (unsigned)xid);
+		return -EPROTONOSUPPORT;
+	}
+	if (m.rm_reply.rp_stat != MSG_ACCEPTED) {
+		if (m.rjcted_rply.rj_stat == AUTH_ERROR)
+			snprintf(why, whylen, "probe refused: authentication error %d",
+			    (int)m.rjcted_rply.rj_why);
+		else
+			snprintf(why, whylen, "probe refused: RPC version mismatch");
+		return -EPROTONOSUPPORT;
+	}
+	if (m.acpted_rply.ar_stat != SUCCESS) {
+		snprintf(why, whylen, "probe answered with accept status %d",
+		    (int)m.acpted_rply.ar_stat);
+		return -EPROTONOSUPPORT;
+	}
+	/* RFC 9289 §4.1: verifier AUTH_NONE whose body is "STARTTLS". */
+	if (m.acpted_rply.ar_verf.oa_flavor != AUTH_NONE || m.acpted_rply.ar_verf.oa_length != 8 ||
+	    memcmp(verf, "STARTTLS", 8) != 0) {
+		snprintf(why, whylen, "probe accepted without the STARTTLS verifier");
+		return -EPROTONOSUPPORT;
+	}
+	return 0;
+}

@@ -1,0 +1,58 @@
+/*
+ * clnt_tls.h: the TLS side of RPC-with-TLS (RFC 9289) for clnt_async.c.
+ *
+ * clnt_tls.c builds the OpenSSL context (TLS 1.3 only, ALPN "sunrpc",
+ * server certificate verified against the CA file, optional client
+ * certificate), the per-connection SSL object that checks the host name or
+ * IP address, encodes the AUTH_TLS probe and checks its answer, and turns
+ * OpenSSL's error state into one line of text. Internal to librpx.
+ */
+#ifndef RPX_CLNT_TLS_H
+#define RPX_CLNT_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/buffer.h>
+#include <openssl/ssl.h>
+
+#include "rpx/async.h"
+
+/* The context for one tls:// connection; NULL with the reason in why. */
+SSL_CTX *rpx_tls_ctx_new_(const struct rpx_async_opts *opts, char *why, size_t whylen);
+
+/*
+ * An SSL object that verifies @name: an IPv4/IPv6 literal is checked
+ * against the certificate's IP addresses (and sent as no SNI), anything
+ * else against its DNS names (and sent as SNI). NULL with the reason in why.
+ */
+SSL *rpx_tls_ssl_new_(SSL_CTX *ctx, const char *name, char *why, size_t whylen);
+
+/*
+ * After the handshake: the protocol is TLS 1.3 and the server selected ALPN
+ * "sunrpc". 0, or -EPROTO with the reason in why.
+ */
+int rpx_tls_check_peer_(SSL *ssl, char *why, size_t whylen);
+
+/*
+ * Why a handshake failed: the certificate verification result when it
+ * failed, else the first OpenSSL error code given (0: none), else sys_err.
+ */
+void rpx_tls_describe_failure_(SSL *ssl, unsigned long ssl_err, int sys_err, char *why,
+    size_t whylen);
+
+/*
+ * RFC 9289 §4.1: appends the AUTH_TLS probe, a NULL call of prog/vers with
+ * credential flavor AUTH_TLS (empty body) and an AUTH_NONE verifier, as one
+ * record (record marking included). 0 or -ENOMEM.
+ */
+int rpx_tls_probe_write_(struct evbuffer *out, uint32_t xid, uint32_t prog, uint32_t vers);
+
+/*
+ * Checks the probe's reply (one record body): it must be the reply to @xid,
+ * MSG_ACCEPTED, SUCCESS, with an AUTH_NONE verifier of exactly the 8 bytes
+ * "STARTTLS". 0, or -EPROTONOSUPPORT with what the server said in why.
+ */
+int rpx_tls_probe_check_(const void *msg, size_t len, uint32_t xid, char *why, size_t whylen);
+
+#endif /* RPX_CLNT_TLS_H */
