@@ -579,6 +579,23 @@ static void stream_event_cb(struct bufferevent *bev, short what, void *arg)
 		    "server does not offer RPC-with-TLS (it closed the connection on the probe)");
 		goto out;
 	}
+	if (c->state == ST_READY && c->tls) {
+		/*
+		 * TLS 1.3: the server checks a client certificate after the
+		 * client's handshake is done, so its refusal comes as an alert.
+		 */
+		unsigned long e, first = 0;
+
+		while ((e = bufferevent_get_openssl_error(bev)) != 0)
+			if (first == 0)
+				first = e;
+		if (first != 0) {
+			const char *r = ERR_reason_error_string(first);
+
+			conn_fail(c, -EPROTO, "TLS: %s", r != NULL ? r : "protocol error");
+			goto out;
+		}
+	}
 	if ((what & BEV_EVENT_EOF) || sys_err == 0) {
 		conn_fail(c, -ECONNRESET, "connection closed by server");
 	} else {

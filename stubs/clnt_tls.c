@@ -228,8 +228,10 @@ int rpx_tls_probe_check_(const void *msg, size_t len, uint32_t xid, char *why, s
 	}
 	if (m.rm_reply.rp_stat != MSG_ACCEPTED) {
 		if (m.rjcted_rply.rj_stat == AUTH_ERROR)
-			snprintf(why, whylen, "probe refused: authentication error %d",
-			    (int)m.rjcted_rply.rj_why);
+			snprintf(why, whylen, "probe refused: authentication error: %s",
+			    m.rjcted_rply.rj_why == AUTH_BADCRED   ? "bad credential"
+			    : m.rjcted_rply.rj_why == AUTH_TOOWEAK ? "refused for security reasons"
+			                                           : "rejected");
 		else
 			snprintf(why, whylen, "probe refused: RPC version mismatch");
 		return -EPROTONOSUPPORT;

@@ -52,7 +52,7 @@ def driver_path():
     p = os.environ.get("ASYNC_DRIVER")
     if p:
         return p
-    b = build_dir()
+    b = os.path.abspath(build_dir())
     p = os.path.join(b, "tests", "async", "async_driver")
     if os.path.exists(p):
         return p
