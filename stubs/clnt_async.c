@@ -211,10 +211,9 @@ static void release_transport(struct rpx_async *c)
 {
 	if (c->bev != NULL) {
 		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-		bufferevent_free(
-		    c->bev); /* a bufferevent_openssl also frees c->ssl, closes its fd */
+		/* A bufferevent_openssl frees its SSL and closes its fd (c->ssl, c->fd are unset). */
+		bufferevent_free(c->bev);
 		c->bev = NULL;
-		c->ssl = NULL;
 	}
 	if (c->ssl != NULL) {
 		SSL_free(c->ssl);

@@ -9,13 +9,15 @@
  *   call U I ok null                     NULL answered
  *   call U I ok now SECONDS NANOS TEXT   NOW answered
  *   call U I err ERRNO TEXT              the callback's (or rpx_async_call's) error
+ *   again U ERRNO TEXT                   --again: a call made after all completed
+ *                                        (0 when accepted, else refused at once)
  *   stats U calls=.. transmissions=.. retransmissions=.. replies=.. unknown_xid=..
  *         bad=.. timeouts=.. pending=..  (one line)
  *   elapsed_ms N
  *
  * usage: async_driver [-n N] [-p null|now|mix|bogus] [-t CALL_MS] [-T CONN_MS]
  *                     [-r RETRY_MS] [--ca F] [--cert F] [--key F] [--name NAME]
- *                     [--close-after MS] [--take] [--sync] URL...
+ *                     [--close-after MS] [--take] [--again] [--sync] URL...
  * --sync makes each call with rpx_async_call_sync() instead (one at a time).
  * Exit status 0 when every call completed exactly once, 3 when a callback
  * ran twice or never, 2 on bad usage.
@@ -117,7 +119,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: async_driver [-n N] [-p null|now|mix|bogus] [-t CALL_MS] "
 	                "[-T CONN_MS] [-r RETRY_MS] [--ca F] [--cert F] [--key F] [--name NAME] "
-	                "[--close-after MS] [--take] [--sync] URL...\n");
+	                "[--close-after MS] [--take] [--again] [--sync] URL...\n");
 	return 2;
 }
 
@@ -152,7 +154,7 @@ int main(int argc, char **argv)
 	struct driver d;
 	struct call_slot *slots;
 	struct event *closer = NULL;
-	int n = 1, call_ms = 0, close_after = -1, sync = 0, i, u, status = 0;
+	int n = 1, call_ms = 0, close_after = -1, sync = 0, again = 0, i, u, status = 0;
 	int64_t start;
 
 	memset(&o, 0, sizeof(o));
@@ -162,6 +164,10 @@ int main(int argc, char **argv)
 
 		if (strcmp(a, "--take") == 0) {
 			d.take = 1;
+			continue;
+		}
+		if (strcmp(a, "--again") == 0) {
+			again = 1;
 			continue;
 		}
 		if (strcmp(a, "--sync") == 0) {
@@ -252,6 +258,13 @@ int main(int argc, char **argv)
 
 		if (d.conns[u] == NULL)
 			continue;
+		if (again) {
+			/* A failed connection refuses at once; the callback must not run. */
+			int r = rpx_async_call(d.conns[u], RPX_DATE_PROG, RPX_DATE_VERS,
+			    RPX_DATE_NULL, NULL, NULL, NULL, 0, 0, call_done, &slots[0]);
+
+			printf("again %d %d %s\n", u, r, r < 0 ? rpx_async_error(d.conns[u]) : "");
+		}
 		rpx_async_stats(d.conns[u], &st);
 		printf("stats %d calls=%llu transmissions=%llu retransmissions=%llu replies=%llu "
 		       "unknown_xid=%llu bad=%llu timeouts=%llu pending=%llu\n",

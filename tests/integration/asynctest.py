@@ -86,6 +86,7 @@ class Result:
         self.calls = {}  # (url, index) -> ("ok", kind, rest) or ("err", errno, text)
         self.stats = {}  # url -> {name: int}
         self.opens = {}  # url -> error text
+        self.again = {}  # url -> (return of a call after all completed, error text)
         self.elapsed_ms = None
         for line in out.splitlines():
             w = line.split(" ", 4)
@@ -100,6 +101,8 @@ class Result:
             elif w[0] == "stats":
                 self.stats[int(w[1])] = {k: int(v) for k, v in
                                          (kv.split("=") for kv in line.split()[2:])}
+            elif w[0] == "again":
+                self.again[int(w[1])] = (int(w[2]), line.split(" ", 3)[3] if len(w) > 3 else "")
             elif w[0] == "open":
                 self.opens[int(w[1])] = line.split(" ", 3)[3]
             elif w[0] == "elapsed_ms":
