@@ -41,6 +41,7 @@ SKIP = 77
 PREFIX = "rpxt-"
 NET = "198.18.0."  # RFC 2544 benchmarking range: never routed anywhere
 CLIENT_ADDR = NET + "254"
+TMP_PREFIX = "rpx-multihost-"  # + PID: a run's files under the temporary directory
 RPX_PORT = 7077
 DATE_PROG = 0x20007701
 PROC_PROG = 0x20007702
@@ -157,6 +158,11 @@ def remove_stale():
         for p in pids:
             _kill(int(p))
         _run(["ip", "netns", "del", name], check=False)
+    tmp = tempfile.gettempdir()
+    for entry in os.listdir(tmp):
+        m = re.match(re.escape(TMP_PREFIX) + r"(\d+)-", entry)
+        if m and not os.path.exists("/proc/%s" % m.group(1)):
+            shutil.rmtree(os.path.join(tmp, entry), ignore_errors=True)
 
 
 class Proc:
@@ -214,7 +220,7 @@ class Host:
         self.init = subprocess.Popen(
             ["ip", "netns", "exec", self.ns, "unshare", "--mount", "--uts", "--pid", "--fork",
              "--kill-child=SIGKILL", "--mount-proc", "--propagation", "private",
-             sys.executable, "-c", INIT, self.name],
+             sys.executable, self.hosts.init_script, self.name],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
         self.hosts.pids.append(self.init.pid)
         line = _readline(self.init.stdout, 10)
@@ -345,7 +351,10 @@ class Hosts:
         self.pid = os.getpid()
         self.rpxd = rpxd or binary("RPXD")
         self.rpx_bin = rpx or binary("RPX")
-        self.tmp = tempfile.mkdtemp(prefix="rpx-multihost-")
+        self.tmp = tempfile.mkdtemp(prefix="%s%d-" % (TMP_PREFIX, self.pid))
+        self.init_script = os.path.join(self.tmp, "rpxt-init.py")
+        with open(self.init_script, "w") as f:
+            f.write(INIT)
         self.pids = []
         self.namespaces = []
         self.br = "%s%d-br" % (PREFIX, self.pid)
@@ -534,9 +543,34 @@ def _install_handlers():
         signal.signal(sig, _on_signal)
 
 
+def shell(argv):
+    """hosts.py N [COMMAND...]: N hosts with rpcbind and rpxd, COMMAND (default: a shell)
+    run in the client namespace, then everything torn down."""
+    n = int(argv[0]) if argv else 3
+    require()
+    with Hosts(n) as hs:
+        hs.start_all(rpcbind=shutil.which("rpcbind") is not None)
+        for h in hs.hosts:
+            print("%s  namespace %s  %s  %s" % (h.name, h.ns, h.url(), h.url("udp")))
+        print("client namespace %s (%s); enter a host with: nsenter -t PID -n -m -u -p"
+              % (hs.client_ns, CLIENT_ADDR))
+        for h in hs.hosts:
+            print("  %s: PID %d" % (h.name, h.init_pid))
+        env = dict(os.environ, RPX_HOST=hs.hosts[0].url(), PS1="rpxt-client# ",
+                   RPX_TEST_HOSTS=" ".join(h.url() for h in hs.hosts))
+        cmd = argv[1:] or [os.environ.get("SHELL", "/bin/sh")]
+        sys.stdout.flush()
+        rc = subprocess.call(hs.client_cmd(cmd), env=env)
+    return rc
+
+
 def main(scenario, n=5, tools=(), budget=100):
     """Runs scenario(hosts) with @n hosts, skipping (77) where it cannot run."""
     require(*tools)
     with Hosts(n, budget=budget) as hosts:
         scenario(hosts)
     print("ok")
+
+
+if __name__ == "__main__":
+    sys.exit(shell(sys.argv[1:]))
