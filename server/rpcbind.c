@@ -102,7 +102,11 @@ static int connect_by(int fd, const struct sockaddr *sa, socklen_t salen, int64_
 
 	if (connect(fd, sa, salen) == 0)
 		return 0;
-	if (errno != EINPROGRESS && errno != EAGAIN)
+	/*
+	 * A Unix socket with a full backlog says EAGAIN: nothing is in
+	 * progress then, and a hung rpcbind is what fills it. Give up on it.
+	 */
+	if (errno != EINPROGRESS)
 		return -errno;
 	do {
 		n = poll(&pfd, 1, left_ms(deadline));

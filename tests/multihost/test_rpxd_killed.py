@@ -43,12 +43,23 @@ def scenario(hs):
             if not err.strip():
                 H.fail("%s: rpx run failed without saying why" % h)
             # one rpx per host: which host failed is known from the process; with a
-            # fan-out the message itself has to say it (see the fan-out part below)
+            # fan-out the message itself has to say it (the fan-out part below)
             H.log("%s: exit %d after %.1f s: %s" % (h, p.returncode,
                                                    time.monotonic() - killed_at, err.strip()))
         elif p.returncode != 0 or out.splitlines() != ["done-%s" % h.name]:
             H.fail("%s: exit %d, stdout %r, stderr %r: the other hosts must finish"
                    % (h, p.returncode, out, err))
+
+    if not hs.fanout_supported("date"):
+        H.log("rpx date takes one host: fan-out part not run")
+        return
+    rc, per_host, other, err, secs = hs.rpx_fanout(["-t", str(DEADLINE_MS), "date"])
+    if rc == 0 or victim.url() not in err or per_host[victim]:
+        H.fail("fan-out date with %s's rpxd dead: exit %d, its lines %r, stderr %r"
+               % (victim, rc, per_host[victim], err))
+    for h, lines in per_host.items():
+        if h is not victim and len(lines) != 1:
+            H.fail("%s: fan-out date lines %r while %s was dead" % (h, lines, victim))
 
 
 if __name__ == "__main__":
