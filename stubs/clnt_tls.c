@@ -13,9 +13,13 @@
  * chain and matching name fails, it does not fall back to clear text.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <sys/stat.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -36,7 +40,7 @@ static const char *ssl_reason(unsigned long e, const char *fallback)
 	return r != NULL ? r : fallback;
 }
 
-SSL_CTX *rpx_tls_ctx_new_(const struct rpx_async_opts *opts, char *why, size_t whylen)
+static SSL_CTX *ctx_build(const struct rpx_async_opts *opts, char *why, size_t whylen)
 {
 	const char *ca = opts != NULL ? opts->tls_ca_file : NULL;
 	const char *cert = opts != NULL ? opts->tls_cert_file : NULL;
@@ -99,6 +103,114 @@ fail:
 	ERR_clear_error();
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+/*
+ * Loading the system CA bundle takes tens of milliseconds, and open runs on
+ * the caller's loop: a fan-out to many tls:// hosts with the same files
+ * shares one context. The last one built is kept (one reference), keyed by
+ * the file names and their identity and modification times, so a renewed
+ * certificate or CA file is picked up by the next open.
+ */
+struct file_id {
+	bool present;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+
+struct ctx_key {
+	char *path[3]; /* CA, certificate, key; NULL when not given */
+	struct file_id id[3];
+};
+
+static pthread_mutex_t ctx_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static SSL_CTX *ctx_cache;
+static struct ctx_key ctx_cache_key;
+
+static void key_fill(struct ctx_key *k, const struct rpx_async_opts *opts)
+{
+	const char *paths[3] = {opts != NULL ? opts->tls_ca_file : NULL,
+	    opts != NULL ? opts->tls_cert_file : NULL, opts != NULL ? opts->tls_key_file : NULL};
+	struct stat st;
+	int i;
+
+	memset(k, 0, sizeof(*k));
+	for (i = 0; i < 3; i++) {
+		k->path[i] = (char *)paths[i];
+		if (paths[i] != NULL && stat(paths[i], &st) == 0) {
+			k->id[i].present = true;
+			k->id[i].dev = st.st_dev;
+			k->id[i].ino = st.st_ino;
+			k->id[i].size = st.st_size;
+			k->id[i].mtime = st.st_mtim;
+		}
+	}
+}
+
+static bool key_equal(const struct ctx_key *a, const struct ctx_key *b)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if ((a->path[i] == NULL) != (b->path[i] == NULL))
+			return false;
+		if (a->path[i] != NULL && strcmp(a->path[i], b->path[i]) != 0)
+			return false;
+		if (a->id[i].present != b->id[i].present || a->id[i].dev != b->id[i].dev ||
+		    a->id[i].ino != b->id[i].ino || a->id[i].size != b->id[i].size ||
+		    a->id[i].mtime.tv_sec != b->id[i].mtime.tv_sec ||
+		    a->id[i].mtime.tv_nsec != b->id[i].mtime.tv_nsec)
+			return false;
+	}
+	return true;
+}
+
+static void key_release(struct ctx_key *k)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		free(k->path[i]);
+	memset(k, 0, sizeof(*k));
+}
+
+SSL_CTX *rpx_tls_ctx_new_(const struct rpx_async_opts *opts, char *why, size_t whylen)
+{
+	struct ctx_key key, copy;
+	SSL_CTX *ctx = NULL;
+	int i;
+
+	key_fill(&key, opts);
+	pthread_mutex_lock(&ctx_cache_lock);
+	if (ctx_cache != NULL && key_equal(&key, &ctx_cache_key) && SSL_CTX_up_ref(ctx_cache) == 1)
+		ctx = ctx_cache;
+	pthread_mutex_unlock(&ctx_cache_lock);
+	if (ctx != NULL)
+		return ctx;
+	if ((ctx = ctx_build(opts, why, whylen)) == NULL)
+		return NULL;
+	copy = key;
+	for (i = 0; i < 3; i++) {
+		copy.path[i] = key.path[i] != NULL ? strdup(key.path[i]) : NULL;
+		if (key.path[i] != NULL && copy.path[i] == NULL) {
+			key_release(&copy);
+			return ctx; /* no memory to remember it: fine, not cached */
+		}
+	}
+	if (SSL_CTX_up_ref(ctx) != 1) {
+		key_release(&copy);
+		return ctx;
+	}
+	pthread_mutex_lock(&ctx_cache_lock);
+	if (ctx_cache != NULL)
+		SSL_CTX_free(ctx_cache);
+	key_release(&ctx_cache_key);
+	ctx_cache = ctx;
+	ctx_cache_key = copy;
+	pthread_mutex_unlock(&ctx_cache_lock);
+	return ctx;
 }
 
 static int is_ip_literal(const char *name)

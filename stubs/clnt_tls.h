@@ -18,7 +18,11 @@
 
 #include "rpx/async.h"
 
-/* The context for one tls:// connection; NULL with the reason in why. */
+/*
+ * The context for one tls:// connection (a new reference: SSL_CTX_free it);
+ * connections with the same, unchanged files share one. NULL with the
+ * reason in why.
+ */
 SSL_CTX *rpx_tls_ctx_new_(const struct rpx_async_opts *opts, char *why, size_t whylen);
 
 /*
