@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(cmake make gcc pkg-config libtirpc-dev rpcsvc-proto libevent-dev libssl-dev)
 if [ "${1:-}" = "--test" ]; then
-	packages+=(python3 rdate clang libclang-rt-14-dev iproute2 procps valgrind)
+	packages+=(python3 rdate clang libclang-rt-14-dev iproute2 procps valgrind rpcbind util-linux openssl)
 fi
 
 missing=()

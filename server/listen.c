@@ -457,6 +457,23 @@ void rpx_listener_print_all(struct rpx_server *srv, FILE *f)
 	}
 }
 
+void rpx_listener_foreach_rpc(struct rpx_server *srv,
+    void (*fn)(int socktype, const struct sockaddr *sa, socklen_t salen, void *arg), void *arg)
+{
+	struct rpx_listener *l;
+
+	TAILQ_FOREACH(l, &srv->listeners, link) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+
+		if (l->service != RPX_SERVICE_RPC ||
+		    getsockname(l->fd, (struct sockaddr *)&ss, &len) < 0)
+			continue;
+		fn(l->url.kind == RPX_URL_UDP ? SOCK_DGRAM : SOCK_STREAM, (struct sockaddr *)&ss,
+		    len, arg);
+	}
+}
+
 void rpx_listener_free_all(struct rpx_server *srv)
 {
 	struct rpx_listener *l;

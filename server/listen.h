@@ -8,6 +8,7 @@
 #define RPX_LISTEN_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "server.h"
 
@@ -34,6 +35,10 @@ int rpx_listener_add(struct rpx_server *srv, enum rpx_service service, const str
 
 /* Prints one "listening [SERVICE ]URL" line per listener to @f. */
 void rpx_listener_print_all(struct rpx_server *srv, FILE *f);
+
+/* Calls @fn with the socket type and bound address of each RPC listener. */
+void rpx_listener_foreach_rpc(struct rpx_server *srv,
+    void (*fn)(int socktype, const struct sockaddr *sa, socklen_t salen, void *arg), void *arg);
 
 void rpx_listener_free_all(struct rpx_server *srv);
 

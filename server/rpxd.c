@@ -24,6 +24,7 @@
 #include "jobs.h"
 #include "svc_date.h"
 #include "svc_proc.h"
+#include "rpcbind.h"
 #include "tls.h"
 
 #ifndef RPX_VERSION
@@ -31,6 +32,14 @@
 #endif
 
 #define MAX_LISTEN 64
+#define MAX_RPCBIND_ENTRIES (2 * MAX_LISTEN + 6)
+
+/* What --register told rpcbind, to take back at exit. */
+struct registration {
+	const struct rpx_program *progs[2];
+	struct rpx_rpcbind_entry entries[MAX_RPCBIND_ENTRIES];
+	size_t n;
+};
 
 struct options {
 	const char *listen[MAX_LISTEN];
@@ -41,6 +50,7 @@ struct options {
 	const char *state_dir;
 	const char *socket_group;
 	bool insecure;
+	bool rpcbind_register;
 	struct rpx_limits limits;
 	struct rpx_jobs_config jobs;
 	struct rpx_drc_config drc;
@@ -131,6 +141,8 @@ static void usage(FILE *f)
 	    "                              unfinished this long (default %d)\n"
 	    "\n"
 	    "Other:\n"
+	    "      --register          register the programs on each tcp, udp and Unix listener\n"
+	    "                          with the host's rpcbind (and unregister at exit)\n"
 	    "      --log-level LEVEL   error, warn, info or debug (default info)\n"
 	    "  -h, --help              show this help\n"
 	    "  -V, --version           show the version\n"
@@ -294,6 +306,16 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	stop_tick_cb(-1, 0, st);
 }
 
+static void registration_add_cb(int socktype, const struct sockaddr *sa, socklen_t salen, void *arg)
+{
+	struct registration *reg = arg;
+
+	for (size_t i = 0; i < 2 && reg->n < MAX_RPCBIND_ENTRIES; i++)
+		if (rpx_rpcbind_entry_init(&reg->entries[reg->n], reg->progs[i]->prog,
+		        reg->progs[i]->vers, socktype, sa, salen) == 0)
+			reg->n++;
+}
+
 static void log_stats(const struct rpx_dispatch_stats *s)
 {
 	log_info("calls %llu, success %llu, rpc_mismatch %llu, auth_error %llu, prog_unavail %llu, "
@@ -336,6 +358,7 @@ enum {
 	OPT_TLS_CLIENT_CA,
 	OPT_TLS_USERS,
 	OPT_TLS_REQUIRE,
+	OPT_REGISTER,
 };
 
 static const struct option long_options[] = {
@@ -364,6 +387,7 @@ static const struct option long_options[] = {
     {"drc-clients", required_argument, NULL, OPT_DRC_CLIENTS},
     {"drc-client-ttl", required_argument, NULL, OPT_DRC_CLIENT_TTL},
     {"fsync", no_argument, NULL, OPT_FSYNC},
+    {"register", no_argument, NULL, OPT_REGISTER},
     {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
     {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"tls-client-ca", required_argument, NULL, OPT_TLS_CLIENT_CA},
@@ -502,6 +526,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_TLS_REQUIRE:
 			o->tls.require = true;
 			break;
+		case OPT_REGISTER:
+			o->rpcbind_register = true;
+			break;
 		case OPT_FSYNC:
 			o->drc.fsync = true;
 			break;
@@ -549,6 +576,8 @@ int main(int argc, char **argv)
 	struct rpx_jobs *jobs;
 	struct rpx_drc *drc;
 	struct stopping stopping;
+	static struct registration reg;
+	char msg[512];
 	const struct rpx_program *proc;
 	char sock_path[PATH_MAX], state_dir[PATH_MAX], url[PATH_MAX + 8], drc_path[PATH_MAX + 16];
 	int err;
@@ -635,6 +664,17 @@ int main(int argc, char **argv)
 	    evsignal_add(sigint, NULL) < 0)
 		fatalx("signal handlers: out of memory");
 
+	if (o.rpcbind_register) {
+		reg.progs[0] = &rpx_svc_date_v1;
+		reg.progs[1] = proc;
+		rpx_listener_foreach_rpc(&srv, registration_add_cb, &reg);
+		err = rpx_rpcbind_register(reg.entries, reg.n, RPX_RPCBIND_TIMEOUT_MS, msg,
+		    sizeof(msg));
+		if (err == -ECONNREFUSED)
+			log_warnx("rpcbind not reachable: %s", msg);
+		else if (err < 0)
+			log_warnx("rpcbind registration: %s", msg);
+	}
 	rpx_listener_print_all(&srv, stdout);
 	printf("ready\n");
 	fflush(stdout);
@@ -651,6 +691,9 @@ int main(int argc, char **argv)
 	log_info("rpxd %s ready, state in %s", RPX_VERSION, o.state_dir);
 
 	event_base_dispatch(srv.base);
+	err = rpx_rpcbind_unregister(reg.entries, reg.n, RPX_RPCBIND_TIMEOUT_MS, msg, sizeof(msg));
+	if (err < 0)
+		log_warnx("rpcbind unregistration: %s", msg);
 
 	log_stats(rpx_dispatch_stats(srv.dispatch));
 	const struct rpx_drc_stats *ds = rpx_drc_stats(drc);
