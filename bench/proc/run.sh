@@ -14,13 +14,14 @@
 #      each its own rpx_client); p50, p99, ops/s, rpxd CPU per operation, and
 #      library-p50 / local-p50. Diagnostic rows: output discarded (no FIFOs
 #      or logs), and rpxd's state directory on tmpfs instead of /tmp.
-#   2. `rpx run -- true` as a whole command over the Unix socket (and
-#      `rpx --version`, the cost of starting the binary), and ssh if usable.
+#   2. `rpx run -- true` as a whole command over the Unix socket (also
+#      against the tmpfs rpxd, and `rpx --version`, the cost of starting the
+#      binary), and ssh if it works without a prompt.
 #   3. a fresh rpxd with HOLD_JOBS running `sleep 600` jobs, then one pending
 #      WAIT per job: VmRSS and VmHWM before, with the jobs, with the WAITs;
 #      then every job's group is killed and the script checks none is left.
-#   4. where rpxd's time goes for one spawn+wait: perf stat and
-#      perf record -g on rpxd over PERF_OPS operations (Unix socket).
+#   4. where rpxd's time goes for one spawn+wait: perf stat, perf record -g
+#      and perf trace -s on rpxd, each over PERF_OPS operations (Unix socket).
 # It prints one markdown table and the target lines, and stops every rpxd it
 # started, by PID (rpxd --on-stop kill also kills any job still running).
 #
@@ -31,10 +32,21 @@
 # CPU (% of one CPU) that processes not started by this run took during the
 # cell: a busy machine inflates latencies.
 #
+# The whole run stays within TIME_BUDGET seconds (270, plus what part 3
+# takes beyond HOLD_RESERVE): each cell of parts 1 and 2 stops starting
+# operations after min(PROC_BENCH_MAX_S, its share of what is left); the runs
+# column says how many it measured.
+#
+# NICE (0): run everything this script starts (rpxd, its jobs, proc_bench,
+# the local /bin/true) at this nice value, e.g. NICE=-10 on a machine that
+# other work keeps busy: it keeps the run queue of the neighbours out of the
+# latencies, for the local baseline and rpxd alike. Say so when you quote it.
+#
 # Environment: ROUNDS (3), N_SEQ (1000 operations, 1 client), N_CONC (200
 # per client), CONC (8), N_CLI (200), N_DIAG (500), PERF_OPS (300),
 # HOLD_JOBS (1000), HOLD_CONNS (4), OTHER_MAX (25), QUIET_WAIT (10),
-# QUIET_BUDGET (60), PROC_BENCH_MAX_S (20), RESULTS (file for the raw lines).
+# QUIET_BUDGET (30), PROC_BENCH_MAX_S (20), TIME_BUDGET (270), HOLD_RESERVE
+# (60), NICE (0), RESULTS (file for the raw lines).
 set -u
 
 if [ $# -ne 1 ] || [ ! -d "$1" ]; then
@@ -53,8 +65,11 @@ HOLD_JOBS=${HOLD_JOBS:-1000}
 HOLD_CONNS=${HOLD_CONNS:-4}
 OTHER_MAX=${OTHER_MAX:-25}
 QUIET_WAIT=${QUIET_WAIT:-10}
-QUIET_BUDGET=${QUIET_BUDGET:-60}
-export PROC_BENCH_MAX_S=${PROC_BENCH_MAX_S:-20}
+QUIET_BUDGET=${QUIET_BUDGET:-30}
+MAX_S=${PROC_BENCH_MAX_S:-20}
+TIME_BUDGET=${TIME_BUDGET:-270}
+HOLD_RESERVE=${HOLD_RESERVE:-60}
+NICE=${NICE:-0}
 RPXD=$BUILD/server/rpxd
 RPX=$BUILD/client/rpx
 PB=$BUILD/bench/proc/proc_bench
@@ -164,6 +179,12 @@ cell() {
 	local name=$1 rpid=$2 line t0 t1 b0 b1 r0 r1 rc0 rc1 wall_ms ops cpu other srv tot
 	shift 2
 	wait_quiet
+	# This cell's share of the time left (perf and part 3 keep HOLD_RESERVE).
+	local left=$((TIME_BUDGET - HOLD_RESERVE - ($(date +%s) - T0)))
+	local cap=$((left / (CELLS_LEFT > 0 ? CELLS_LEFT : 1)))
+	[ "$cap" -gt "$MAX_S" ] && cap=$MAX_S
+	[ "$cap" -lt 1 ] && cap=1
+	CELLS_LEFT=$((CELLS_LEFT - 1))
 	t0=$(date +%s%N)
 	b0=$(busy_jiffies)
 	r0=0 rc0=0
@@ -171,7 +192,7 @@ cell() {
 		r0=$(proc_jiffies "$rpid")
 		rc0=$(proc_jiffies "$rpid" children)
 	fi
-	line=$(timeout 120 "$PB" "$@" | grep '^result') || true
+	line=$(PROC_BENCH_MAX_S=$cap timeout 120 "$PB" "$@" | grep '^result') || true
 	t1=$(date +%s%N)
 	b1=$(busy_jiffies)
 	r1=0 rc1=0
@@ -198,8 +219,11 @@ cell() {
 	    tee -a "$RESULTS" >&2
 }
 
-echo "# rpx process-service bench: $NCPU CPUs, $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")" >&2
-echo "# state dirs: $TMP ($(stat -f -c %T "$TMP")), $SHM ($(stat -f -c %T "$SHM"))" >&2
+if [ "$NICE" != 0 ]; then
+	renice -n "$NICE" -p $$ >/dev/null || exit 1
+fi
+echo "# rpx process-service bench: $NCPU CPUs, $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME"), nice $(nice)" >&2
+echo "# state dirs: $TMP ($(df --output=fstype "$TMP" | tail -1)), $SHM ($(df --output=fstype "$SHM" | tail -1))" >&2
 : >"$RESULTS"
 
 start_rpxd main --listen "unix:$TMP/main.sock" --listen tcp://127.0.0.1:0 --insecure \
@@ -207,6 +231,7 @@ start_rpxd main --listen "unix:$TMP/main.sock" --listen tcp://127.0.0.1:0 --inse
 start_rpxd shm --listen "unix:$TMP/shm.sock" --state-dir "$SHM/state"
 
 # Parts 1 and 2, interleaved rounds.
+CELLS_LEFT=$((ROUNDS * 12))
 for ROUND in $(seq "$ROUNDS"); do
 	cell local-1 - local "$N_SEQ" 1
 	cell unix-1 "$main_pid" rpx "$main_unix" "$N_SEQ" 1
@@ -218,6 +243,7 @@ for ROUND in $(seq "$ROUNDS"); do
 	cell unix-1-tmpfs "$shm_pid" rpx "$shm_unix" "$N_DIAG" 1
 	cell unix-n-tmpfs "$shm_pid" rpx "$shm_unix" "$N_CONC" "$CONC"
 	cell cli-run "$main_pid" exec "$N_CLI" "$RPX" -H "$main_unix" run -- true
+	cell cli-run-tmpfs "$shm_pid" exec "$N_CLI" "$RPX" -H "$shm_unix" run -- true
 	cell cli-version - exec "$N_CLI" "$RPX" --version
 done
 
@@ -226,13 +252,13 @@ SSH_LINE="ssh: not available"
 if command -v ssh >/dev/null &&
     timeout 5 ssh -o BatchMode=yes -o ConnectTimeout=2 -o StrictHostKeyChecking=yes \
 	127.0.0.1 true </dev/null >/dev/null 2>&1; then
-	ROUND=1
+	ROUND=1 CELLS_LEFT=1
 	cell ssh - exec 20 /usr/bin/ssh -o BatchMode=yes 127.0.0.1 true
 	SSH_LINE=""
 fi
 
 # Part 4: perf on the main rpxd (Unix socket, 1 client).
-PERF_STAT="" PERF_SPLIT="" PERF_SYSCALLS="" PERF_TOP=""
+PERF_STAT="" PERF_SPLIT="" PERF_SYSCALLS="" PERF_TOP="" PERF_WALL=""
 if command -v perf >/dev/null; then
 	wait_quiet
 	perf stat -e task-clock,context-switches,cpu-migrations,page-faults -p "$main_pid" \
@@ -240,7 +266,7 @@ if command -v perf >/dev/null; then
 	ppid=$!
 	PIDS+=("$ppid")
 	sleep 0.3
-	pline=$(timeout 120 "$PB" rpx "$main_unix" "$PERF_OPS" 1 | grep '^result')
+	pline=$(PROC_BENCH_MAX_S=10 timeout 120 "$PB" rpx "$main_unix" "$PERF_OPS" 1 | grep '^result')
 	kill -INT "$ppid"
 	wait "$ppid"
 	pops=$(sed -n 's/.* ops=\([0-9]*\).*/\1/p' <<<"$pline")
@@ -255,7 +281,7 @@ if command -v perf >/dev/null; then
 	ppid=$!
 	PIDS+=("$ppid")
 	sleep 0.3
-	timeout 120 "$PB" rpx "$main_unix" "$PERF_OPS" 1 >/dev/null
+	PROC_BENCH_MAX_S=10 timeout 120 "$PB" rpx "$main_unix" "$PERF_OPS" 1 >/dev/null
 	kill -INT "$ppid"
 	wait "$ppid"
 	# Samples by process (rpxd, and the /bin/true children it cloned) and object.
@@ -269,6 +295,20 @@ if command -v perf >/dev/null; then
 	# The hottest functions (self time).
 	PERF_TOP=$(perf report -i "$TMP/perf.data" --stdio --no-children --sort sym -g none \
 	    2>/dev/null | awk '/^ +[0-9.]+%/ && n < 6 { printf "%s%s %s", n++ ? ", " : "", $3, $1 }')
+	# Wall time rpxd spends inside each system call (blocked or running).
+	perf trace -s -p "$main_pid" -o "$TMP/perf-trace.txt" 2>/dev/null &
+	ppid=$!
+	PIDS+=("$ppid")
+	sleep 0.5
+	tline=$(PROC_BENCH_MAX_S=10 timeout 120 "$PB" rpx "$main_unix" "$PERF_OPS" 1 | grep '^result')
+	sleep 0.2
+	kill -INT "$ppid"
+	wait "$ppid"
+	tops=$(sed -n 's/.* ops=\([0-9]*\).*/\1/p' <<<"$tline")
+	PERF_WALL=$(awk -v ops="${tops:-1}" '$2 ~ /^[0-9]+$/ && $4 ~ /^[0-9.]+$/ { print $4 / ops, $1, $2 / ops }' \
+	    "$TMP/perf-trace.txt" | sort -rn | head -8 |
+	    awk '{ sep = (NR == 1) ? "" : ", "; printf "%s%s %.2f ms (%.1f calls)", sep, $2, $1, $3 }')
+	PERF_WALL="$PERF_WALL (p50 $(sed -n 's/.* p50_us=\([0-9.]*\).*/\1/p' <<<"$tline") µs during it)"
 	# The chain above the hottest function, for the report.
 	perf report -i "$TMP/perf.data" --stdio --no-children --sort sym -g caller,0.5,callee,function \
 	    --percent-limit 5 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40 >"$TMP/perf-chain.txt"
@@ -290,8 +330,11 @@ done
 
 awk -v rounds="$ROUNDS" -v conc="$CONC" -v other_max="$OTHER_MAX" -v n_cli="$N_CLI" \
     -v ssh_line="$SSH_LINE" -v perf_stat="$PERF_STAT" -v perf_split="$PERF_SPLIT" \
-    -v perf_sys="$PERF_SYSCALLS" -v perf_top="$PERF_TOP" -v hold_file="$TMP/hold.txt" \
-    -v hold_rc="$HOLD_RC" -v hold_jobs="$HOLD_JOBS" -v left="$LEFT" -v hold_fds="$HOLD_FDS_NOW" '
+    -v perf_sys="$PERF_SYSCALLS" -v perf_top="$PERF_TOP" -v perf_wall="$PERF_WALL" \
+    -v hold_file="$TMP/hold.txt" \
+    -v hold_rc="$HOLD_RC" -v hold_jobs="$HOLD_JOBS" -v left="$LEFT" -v hold_fds="$HOLD_FDS_NOW" \
+    -v machine="$NCPU CPUs, $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")" \
+    -v nice="$(nice)" -v statefs="$(df --output=fstype,source "$TMP" | tail -1 | tr -s ' ')" '
 function kv(line, key,    s) {
 	s = " " line
 	if (match(s, " " key "=[^ ]*"))
@@ -347,6 +390,7 @@ function mib(kb) {
 }
 END {
 	print ""
+	print "machine: " machine "; nice " nice "; rpxd state dir on " statefs
 	print "p50, p99 in ms; ops/s over all clients; rpxd cpu = rpxd utime+stime per operation"
 	print "(ms, without the reaped jobs); all cpu = CPU of client, rpxd and started processes"
 	print "per operation (ms); x local = p50 / local p50 (same client count);"
@@ -365,6 +409,7 @@ END {
 	line("diag: unix, 1 client, state dir on tmpfs", "unix-1-tmpfs", "local-1")
 	line("diag: unix, " conc " clients, state dir on tmpfs", "unix-n-tmpfs", "local-n")
 	line("`rpx run -- true` (whole command, unix socket)", "cli-run", "")
+	line("diag: `rpx run -- true`, state dir on tmpfs", "cli-run-tmpfs", "")
 	line("`rpx --version` (starting the binary only)", "cli-version", "")
 	if (ssh_line == "")
 		line("`ssh 127.0.0.1 true`", "ssh", "")
@@ -378,9 +423,10 @@ END {
 	printf "target 1: library p50 / local p50 <= 1.5: unix %sx, tcp %sx (1 client); %s clients: unix %sx, tcp %sx: %s\n",
 	    x, xt, conc, un, tn, verdict(x != "-" && xt != "-" && x + 0 <= 1.5 && xt + 0 <= 1.5)
 	c = pick("cli-run")
-	printf "target 2: `rpx run -- true` p50 %s ms (< 5 ms): %s; p99 %s ms over %s runs\n",
+	ct = pick("cli-run-tmpfs")
+	printf "target 2: `rpx run -- true` p50 %s ms (< 5 ms): %s; p99 %s ms over %s runs [state dir on tmpfs: p50 %s ms]\n",
 	    ms(kv(c, "p50_us")), verdict(c != "" && kv(c, "p50_us") + 0 < 5000 && kv(c, "failed") == 0),
-	    ms(kv(c, "p99_us")), kv(c, "runs")
+	    ms(kv(c, "p99_us")), kv(c, "runs"), ms(kv(ct, "p50_us"))
 	if (ssh_line != "")
 		print "          " ssh_line " (no sshd with non-interactive key auth); QUOTED, not measured here:" \
 		    " ssh new connection ~210 ms, ssh ControlMaster ~7 ms, supervisorctl start ~145 ms"
@@ -416,6 +462,7 @@ END {
 	print "  samples by process/object: " perf_split
 	print "  system calls, inclusive share of samples: " perf_sys
 	print "  hottest functions (self): " perf_top
+	print "  rpxd wall time inside system calls, per operation (perf trace -s): " perf_wall
 }' "$RESULTS"
 if [ -s "$TMP/perf-chain.txt" ]; then
 	echo ""
