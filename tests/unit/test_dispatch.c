@@ -76,6 +76,21 @@ static const struct rpx_xprt_ops cap_ops = {
     .call_done = cap_call_done,
 };
 
+static unsigned nstarttls;
+
+static void cap_starttls(struct rpx_xprt *xprt)
+{
+	nstarttls++;
+}
+
+/* A transport that can switch to TLS (RFC 9289). */
+static const struct rpx_xprt_ops cap_tls_ops = {
+    .send = cap_send,
+    .send_buffer = cap_send_buffer,
+    .call_done = cap_call_done,
+    .starttls = cap_starttls,
+};
+
 /* A test program with one procedure per behaviour a handler can have. */
 enum {
 	P_NULL,
@@ -680,6 +695,89 @@ static void test_auth_sys_ok(void)
 	teardown(&f);
 }
 
+/* RFC 9289 §4.1: the AUTH_TLS probe, a NULL call with an empty AUTH_TLS credential. */
+static void test_tls_probe(void)
+{
+	struct fixture f;
+	struct unit_msg m;
+	struct rpc_msg r;
+
+	setup(&f);
+	nstarttls = 0;
+	/* No TLS here: an empty SUCCESS with an AUTH_NONE verifier, no handler. */
+	call_hdr(&m, 0x9101, RPX_DATE_PROG, RPX_DATE_VERS, 0, RPX_AUTH_TLS, NULL, 0, AUTH_NONE, 0);
+	CHECK_INT(run(&f, &m, false), 1);
+	if (last_reply(&f, &r, 0x9101, NULL, NULL)) {
+		CHECK_INT(r.acpted_rply.ar_stat, SUCCESS);
+		CHECK_INT(r.acpted_rply.ar_verf.oa_flavor, AUTH_NONE);
+		CHECK_INT(r.acpted_rply.ar_verf.oa_length, 0);
+	}
+	EXPECT_STATS(&f, .calls = 1, .replies = 1, .success = 1);
+	/* TLS on offer: STARTTLS in the verifier, then the transport switches. */
+	f.cap.xprt.ops = &cap_tls_ops;
+	f.cap.xprt.tls_offered = true;
+	CHECK_INT(run(&f, &m, false), 1);
+	if (last_reply(&f, &r, 0x9101, NULL, NULL)) {
+		CHECK_INT(r.acpted_rply.ar_stat, SUCCESS);
+		CHECK_INT(r.acpted_rply.ar_verf.oa_flavor, AUTH_NONE);
+		CHECK_MEM(r.acpted_rply.ar_verf.oa_base, r.acpted_rply.ar_verf.oa_length,
+		    "STARTTLS", 8);
+		/* libtirpc allocated the verifier body while decoding. */
+		free(r.acpted_rply.ar_verf.oa_base);
+	}
+	CHECK_INT(nstarttls, 1);
+	/* Only on the NULL procedure, only with an empty body. */
+	call_hdr(&m, 0x9102, RPX_DATE_PROG, RPX_DATE_VERS, 1, RPX_AUTH_TLS, NULL, 0, AUTH_NONE, 0);
+	CHECK_INT(run(&f, &m, false), 1);
+	auth_error(&f, 0x9102, AUTH_BADCRED);
+	call_hdr(&m, 0x9103, RPX_DATE_PROG, RPX_DATE_VERS, 0, RPX_AUTH_TLS, "x", 1, AUTH_NONE, 0);
+	CHECK_INT(run(&f, &m, false), 1);
+	auth_error(&f, 0x9103, AUTH_BADCRED);
+	/* Bytes after the header. */
+	call_hdr(&m, 0x9104, RPX_DATE_PROG, RPX_DATE_VERS, 0, RPX_AUTH_TLS, NULL, 0, AUTH_NONE, 0);
+	unit_msg_u32(&m, 0);
+	CHECK_INT(run(&f, &m, false), 1);
+	accepted(&f, 0x9104, GARBAGE_ARGS);
+	EXPECT_STATS(&f, .calls = 1, .replies = 1, .garbage_args = 1);
+	CHECK_INT(nstarttls, 1);
+	/* A probe the transport had to cut: GARBAGE_ARGS, like any cut call. */
+	m.len -= 4;
+	CHECK_INT(run(&f, &m, true), 1);
+	if (last_reply(&f, &r, 0x9104, NULL, NULL))
+		CHECK_KNOWN_BUG(r.acpted_rply.ar_stat == GARBAGE_ARGS,
+		    "dispatch.c answers an AUTH_TLS probe marked truncated (a cut datagram) with "
+		    "SUCCESS: the probe branch does not look at @truncated");
+	free(r.acpted_rply.ar_verf.oa_base);
+	teardown(&f);
+}
+
+static void test_tls_required(void)
+{
+	struct fixture f;
+	struct unit_msg m;
+
+	setup(&f);
+	f.cap.xprt.tls_required = true;
+	/* --tls-require: a clear-text call is refused AUTH_TOOWEAK ... */
+	simple_call(&m, 0x9201, RPX_DATE_PROG, RPX_DATE_VERS, RPX_DATE_NULL);
+	CHECK_INT(run(&f, &m, false), 1);
+	auth_error(&f, 0x9201, AUTH_TOOWEAK);
+	EXPECT_STATS(&f, .calls = 1, .replies = 1, .auth_error = 1);
+	/* ... but the probe is answered, and a call inside TLS goes through. */
+	call_hdr(&m, 0x9202, RPX_DATE_PROG, RPX_DATE_VERS, 0, RPX_AUTH_TLS, NULL, 0, AUTH_NONE, 0);
+	CHECK_INT(run(&f, &m, false), 1);
+	accepted(&f, 0x9202, SUCCESS);
+	f.cap.xprt.transport_cred.tls = true;
+	simple_call(&m, 0x9203, RPX_DATE_PROG, RPX_DATE_VERS, RPX_DATE_NULL);
+	CHECK_INT(run(&f, &m, false), 1);
+	accepted(&f, 0x9203, SUCCESS);
+	/* Inside TLS, the probe itself is a bad credential. */
+	call_hdr(&m, 0x9204, RPX_DATE_PROG, RPX_DATE_VERS, 0, RPX_AUTH_TLS, NULL, 0, AUTH_NONE, 0);
+	CHECK_INT(run(&f, &m, false), 1);
+	auth_error(&f, 0x9204, AUTH_BADCRED);
+	teardown(&f);
+}
+
 static void test_dropped(void)
 {
 	struct fixture f;
@@ -1185,6 +1283,8 @@ static const struct unit_case cases[] = {
     {"garbage_args", test_garbage_args},
     {"auth_errors", test_auth_errors},
     {"auth_sys_ok", test_auth_sys_ok},
+    {"tls_probe", test_tls_probe},
+    {"tls_required", test_tls_required},
     {"dropped", test_dropped},
     {"truncated_header", test_truncated_header},
     {"system_err", test_system_err},
