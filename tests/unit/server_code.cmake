@@ -19,10 +19,31 @@ foreach(src ${rpx_rpxd_sources})
 	endif()
 endforeach()
 
+# Compiled and linked as rpxd is: its definitions, include folders, libraries.
+get_target_property(rpx_rpxd_defs rpxd COMPILE_DEFINITIONS)
+get_target_property(rpx_rpxd_incs rpxd INCLUDE_DIRECTORIES)
+get_target_property(rpx_rpxd_libs rpxd LINK_LIBRARIES)
+foreach(var rpx_rpxd_defs rpx_rpxd_incs rpx_rpxd_libs)
+	if(NOT ${var})
+		set(${var})
+	endif()
+endforeach()
+# Imported targets made in server/ (pkg_check_modules) are not visible here;
+# the objects the tests pull in do not need them.
+set(rpx_libs ${rpx_rpxd_libs})
+set(rpx_rpxd_libs)
+foreach(lib ${rpx_libs})
+	if(TARGET ${lib} OR NOT lib MATCHES "::")
+		list(APPEND rpx_rpxd_libs ${lib})
+	endif()
+endforeach()
+
 if(NOT TARGET rpx_test_server)
 	add_library(rpx_test_server STATIC ${RPX_TEST_SERVER_SOURCES})
 	target_compile_options(rpx_test_server PRIVATE ${RPX_WARN_FLAGS})
-	target_compile_definitions(rpx_test_server PRIVATE RPX_VERSION="${PROJECT_VERSION}")
-	target_include_directories(rpx_test_server PUBLIC ${rpx_rpxd_dir} ${RPX_GEN_DIR})
-	target_link_libraries(rpx_test_server PUBLIC rpx_xdr PkgConfig::TIRPC PkgConfig::LIBEVENT)
+	target_compile_definitions(rpx_test_server PRIVATE ${rpx_rpxd_defs})
+	target_include_directories(rpx_test_server PUBLIC ${rpx_rpxd_dir} ${RPX_GEN_DIR}
+		${rpx_rpxd_incs})
+	target_link_libraries(rpx_test_server PUBLIC rpx_xdr PkgConfig::TIRPC PkgConfig::LIBEVENT
+		${rpx_rpxd_libs})
 endif()
