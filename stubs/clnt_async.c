@@ -19,6 +19,8 @@
  * after a close.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -1181,6 +1183,39 @@ void rpx_async_stats(const struct rpx_async *c, struct rpx_async_stats *st)
 
 /* ---- the synchronous helper ---------------------------------------------- */
 
+/*
+ * The private loop writes with writev(): block SIGPIPE around it and
+ * swallow one it raised, so the caller sees EPIPE and keeps its disposition.
+ */
+struct sigpipe_mask {
+	sigset_t old;
+	int was_pending;
+};
+
+static void sigpipe_block(struct sigpipe_mask *m)
+{
+	sigset_t set, pending;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, &m->old);
+	sigpending(&pending);
+	m->was_pending = sigismember(&pending, SIGPIPE);
+}
+
+static void sigpipe_restore(const struct sigpipe_mask *m)
+{
+	struct timespec zero = {0, 0};
+	sigset_t set, pending;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigpending(&pending);
+	if (!m->was_pending && sigismember(&pending, SIGPIPE))
+		sigtimedwait(&set, NULL, &zero);
+	pthread_sigmask(SIG_SETMASK, &m->old, NULL);
+}
+
 struct sync_call {
 	bool done;
 	int err;
@@ -1206,6 +1241,7 @@ int rpx_async_call_sync(const char *url, const struct rpx_async_opts *opts, uint
 	struct event_base *base = event_base_new();
 	struct sync_call s = {0};
 	struct rpx_async *c = NULL;
+	struct sigpipe_mask mask;
 	int ret;
 
 	if (errlen > 0)
@@ -1227,8 +1263,10 @@ int rpx_async_call_sync(const char *url, const struct rpx_async_opts *opts, uint
 			    c->error[0] != '\0' ? c->error : strerror(-ret));
 		goto out;
 	}
+	sigpipe_block(&mask);
 	while (!s.done && event_base_loop(base, EVLOOP_ONCE) == 0)
 		;
+	sigpipe_restore(&mask);
 	ret = s.done ? s.err : -EIO;
 	if (errlen > 0 && ret < 0)
 		snprintf(err, errlen, "%s", s.done ? s.msg : "event loop failed");

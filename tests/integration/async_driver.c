@@ -23,6 +23,7 @@
  * ran twice or never, 2 on bad usage.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +211,8 @@ int main(int argc, char **argv)
 		return status;
 	}
 
+	/* rpx/async.h: a program running its own event_base ignores SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	d.base = event_base_new();
 	d.conns = calloc((size_t)d.nurls, sizeof(*d.conns));
 	slots = calloc((size_t)d.nurls * (size_t)n, sizeof(*slots));

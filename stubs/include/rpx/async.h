@@ -24,6 +24,12 @@
  *
  * Threads: a struct rpx_async belongs to the thread running its event_base.
  *
+ * SIGPIPE: libevent writes to sockets with writev(), so a server that closes
+ * a connection while a call is being written raises SIGPIPE. A program that
+ * runs its own event_base must ignore it (signal(SIGPIPE, SIG_IGN)), as any
+ * libevent program; the library does not change signal dispositions.
+ * rpx_async_call_sync() blocks it around its private loop.
+ *
  * Deadlines: every call has one deadline (its timeout_ms, else the
  * connection's), which covers waiting for the connection, the TLS
  * handshake, and (UDP) every retransmission: UDP resends the same datagram
