@@ -9,11 +9,15 @@ set(RPX_CLNT_SOURCES
 	${CMAKE_CURRENT_SOURCE_DIR}/clnt_date.c
 	${CMAKE_CURRENT_SOURCE_DIR}/clnt_proc.c
 	${CMAKE_CURRENT_SOURCE_DIR}/clnt_async.c
-	${CMAKE_CURRENT_SOURCE_DIR}/clnt_tls.c)
+	${CMAKE_CURRENT_SOURCE_DIR}/clnt_tls.c
+	# The xdr/ helpers the async client uses, compiled here so that their
+	# symbols stay hidden in librpx.so (rpx_xdr's objects are not).
+	${PROJECT_SOURCE_DIR}/xdr/recmark.c
+	${PROJECT_SOURCE_DIR}/xdr/rpcmsg.c
+	${PROJECT_SOURCE_DIR}/xdr/xdr_evbuf.c)
 
 # The async client (clnt_async.c, clnt_tls.c): libevent with OpenSSL
-# bufferevents, OpenSSL, and the xdr/ helpers (rpx_xdr's PIC objects are
-# linked in; their symbols stay hidden in librpx.so).
+# bufferevents, and OpenSSL.
 pkg_check_modules(LIBEVENT_OPENSSL REQUIRED IMPORTED_TARGET libevent_openssl>=2.1)
 
 # Same sources twice: PIC objects for the .so, plain ones would do for the
@@ -21,16 +25,14 @@ pkg_check_modules(LIBEVENT_OPENSSL REQUIRED IMPORTED_TARGET libevent_openssl>=2.
 foreach(kind shared static)
 	if(kind STREQUAL shared)
 		set(tgt librpx)
-		add_library(${tgt} SHARED ${RPX_CLNT_SOURCES} $<TARGET_OBJECTS:rpx_gen>
-			$<TARGET_OBJECTS:rpx_xdr>)
+		add_library(${tgt} SHARED ${RPX_CLNT_SOURCES} $<TARGET_OBJECTS:rpx_gen>)
 		set_target_properties(${tgt} PROPERTIES
 			VERSION ${PROJECT_VERSION}
 			SOVERSION ${PROJECT_VERSION_MAJOR}
 			EXPORT_NAME rpx)
 	else()
 		set(tgt librpx_static)
-		add_library(${tgt} STATIC ${RPX_CLNT_SOURCES} $<TARGET_OBJECTS:rpx_gen>
-			$<TARGET_OBJECTS:rpx_xdr>)
+		add_library(${tgt} STATIC ${RPX_CLNT_SOURCES} $<TARGET_OBJECTS:rpx_gen>)
 		set_target_properties(${tgt} PROPERTIES EXPORT_NAME rpx_static)
 	endif()
 	set_target_properties(${tgt} PROPERTIES
