@@ -9,6 +9,7 @@ set(RPX_CLNT_SOURCES
 	${CMAKE_CURRENT_SOURCE_DIR}/clnt_date.c
 	${CMAKE_CURRENT_SOURCE_DIR}/clnt_proc.c
 	${CMAKE_CURRENT_SOURCE_DIR}/clnt_async.c
+	${CMAKE_CURRENT_SOURCE_DIR}/clnt_async_sync.c
 	${CMAKE_CURRENT_SOURCE_DIR}/clnt_tls.c
 	# The xdr/ helpers the async client uses, compiled here so that their
 	# symbols stay hidden in librpx.so (rpx_xdr's objects are not).
