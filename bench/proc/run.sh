@@ -305,7 +305,7 @@ if command -v perf >/dev/null; then
 	kill -INT "$ppid"
 	wait "$ppid"
 	tops=$(sed -n 's/.* ops=\([0-9]*\).*/\1/p' <<<"$tline")
-	PERF_WALL=$(awk -v ops="${tops:-1}" '$2 ~ /^[0-9]+$/ && $4 ~ /^[0-9.]+$/ { print $4 / ops, $1, $2 / ops }' \
+	PERF_WALL=$(awk -v ops="${tops:-1}" '$2 ~ /^[0-9]+$/ && $4 ~ /^[0-9.]+$/ { printf "%.4f %s %.2f\n", $4 / ops, $1, $2 / ops }' \
 	    "$TMP/perf-trace.txt" | sort -rn | head -8 |
 	    awk '{ sep = (NR == 1) ? "" : ", "; printf "%s%s %.2f ms (%.1f calls)", sep, $2, $1, $3 }')
 	PERF_WALL="$PERF_WALL (p50 $(sed -n 's/.* p50_us=\([0-9.]*\).*/\1/p' <<<"$tline") µs during it)"
