@@ -77,17 +77,53 @@ static void pause_reading(struct rpx_conn *conn)
  * The peer broke the protocol: read nothing more, but let replies already
  * due leave (within a bound) before closing.
  */
+static void under_flushed_cb(struct bufferevent *bev, void *arg)
+{
+	struct rpx_conn *conn = arg;
+
+	rpx_conn_close(conn, conn->close_why);
+}
+
+static void under_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct rpx_conn *conn = arg;
+
+	rpx_conn_close(conn, conn->close_why);
+}
+
+/*
+ * One step of closing with a flush: once the connection's output is empty,
+ * and under TLS the socket's too (a TLS alert, a STARTTLS reply), close.
+ */
+static void conn_flush_step(struct rpx_conn *conn)
+{
+	struct bufferevent *under;
+
+	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) > 0)
+		return; /* conn_write_cb calls again */
+	if (conn->ssl != NULL && (under = bufferevent_get_underlying(conn->bev)) != NULL &&
+	    evbuffer_get_length(bufferevent_get_output(under)) > 0) {
+		/* The TLS layer is done with; the socket only has to drain. */
+		bufferevent_setcb(under, NULL, under_flushed_cb, under_event_cb, conn);
+		bufferevent_setwatermark(under, EV_WRITE, 0, 0);
+		bufferevent_enable(under, EV_WRITE);
+		return;
+	}
+	rpx_conn_close(conn, conn->close_why);
+}
+
+/*
+ * The peer broke the protocol (or the TLS handshake failed): read nothing
+ * more, but let what is due leave, within a bound, before closing.
+ */
 static void conn_fail(struct rpx_conn *conn, const char *why)
 {
 	conn->closing = true;
 	conn->close_why = why;
 	bufferevent_disable(conn->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
-		rpx_conn_close(conn, why);
-		return;
-	}
 	bufferevent_setwatermark(conn->bev, EV_WRITE, 0, 0);
 	arm_timer(conn, FLUSH_BEFORE_CLOSE_MS);
+	conn_flush_step(conn);
 }
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
@@ -120,6 +156,10 @@ static void conn_start_tls(struct rpx_conn *conn)
 	}
 	conn->bev = tls_bev;
 	conn->ssl = ssl;
+	rpx_tls_attach(ssl, &conn->tls_peer);
+	/* The handshake is a record like any other: it must finish in time. */
+	conn->record_start = now_ms(conn);
+	arm_timer(conn, (int64_t)conn->srv->limits.record_timeout * 1000);
 	bufferevent_setcb(tls_bev, conn_read_cb, conn_write_cb, conn_event_cb, conn);
 	bufferevent_setwatermark(tls_bev, EV_WRITE, conn->srv->limits.max_output / 2, 0);
 	bufferevent_enable(tls_bev, EV_READ | EV_WRITE);
@@ -191,8 +231,7 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 	struct rpx_conn *conn = arg;
 
 	if (conn->closing) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			rpx_conn_close(conn, conn->close_why);
+		conn_flush_step(conn);
 		return;
 	}
 	/* The output drained to the low watermark: reading may go on. */
@@ -221,9 +260,13 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 			struct rpx_cred *tc = &conn->xprt.transport_cred;
 
 			rpx_tls_peer(conn->srv->tls, conn->ssl, &conn->tls_peer);
+			conn->record_start = 0;
 			tc->tls = true;
 			tc->tls_mapped = conn->tls_peer.mapped;
 			tc->tls_uid = conn->tls_peer.uid;
+			snprintf(tc->tls_id, sizeof(tc->tls_id), "%s",
+			    conn->tls_peer.has_cert ? conn->tls_peer.fingerprint
+			                            : "no certificate");
 			conn->xprt.tls_required = false;
 			snprintf(conn->xprt.peer, sizeof(conn->xprt.peer), "tls %s",
 			    conn->name + 4);
@@ -242,9 +285,13 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 		if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
-			log_info("audit: %s: TLS handshake failed: %s", conn->name,
-			    tls_error(conn, buf, sizeof(buf)));
-			rpx_conn_close(conn, "TLS handshake failed");
+			char why[300];
+
+			rpx_tls_failure(conn->ssl, tls_error(conn, buf, sizeof(buf)), why,
+			    sizeof(why));
+			log_info("audit: %s: TLS handshake failed: %s", conn->name, why);
+			/* Let the alert reach the client before the socket closes. */
+			conn_fail(conn, "TLS handshake failed");
 			return;
 		}
 	}
@@ -419,12 +466,27 @@ void rpx_conn_tls_recheck(struct rpx_server *srv)
 
 	for (conn = TAILQ_FIRST(&srv->conns); conn != NULL; conn = next) {
 		next = TAILQ_NEXT(conn, link);
-		if (conn->ssl == NULL || !conn->xprt.transport_cred.tls ||
-		    rpx_tls_still_trusted(srv->tls, conn->ssl))
+		struct rpx_cred *tc = &conn->xprt.transport_cred;
+		bool was_mapped = tc->tls_mapped;
+
+		if (conn->ssl == NULL || !tc->tls)
 			continue;
-		log_info("audit: %s: certificate %s no longer trusted after reload: closed",
-		    conn->name, conn->tls_peer.fingerprint);
-		rpx_conn_close(conn, "client certificate no longer trusted");
+		if (!rpx_tls_still_trusted(srv->tls, conn->ssl)) {
+			log_info("audit: %s: certificate %s no longer trusted after reload: closed",
+			    conn->name, conn->tls_peer.fingerprint);
+			rpx_conn_close(conn, "client certificate no longer trusted");
+			continue;
+		}
+		/* The users file may have changed too. */
+		rpx_tls_peer(srv->tls, conn->ssl, &conn->tls_peer);
+		tc->tls_mapped = conn->tls_peer.mapped;
+		tc->tls_uid = conn->tls_peer.uid;
+		if (was_mapped != tc->tls_mapped ||
+		    (tc->tls_mapped && conn->tls_peer.uid != tc->tls_uid))
+			log_info("audit: %s: certificate %s now %s%s after reload", conn->name,
+			    conn->tls_peer.fingerprint,
+			    tc->tls_mapped ? "mapped to user " : "not mapped: read-only",
+			    tc->tls_mapped ? conn->tls_peer.user : "");
 	}
 }
 

@@ -75,6 +75,7 @@ struct rpx_cred {
 	bool tls; /* the call came inside a TLS session */
 	bool tls_mapped; /* its verified client certificate maps to tls_uid */
 	uid_t tls_uid;
+	char tls_id[100]; /* the certificate's SHA-256 fingerprint, for audit lines */
 	bool peer_known; /* a Unix socket: the kernel told the peer's ids */
 	uid_t peer_uid;
 	gid_t peer_gid;

@@ -102,8 +102,14 @@ static int authorize(const struct rpx_call *call, uint64_t *identity)
 
 	caller_of(call, &c);
 	if (!c.may_mutate) {
-		log_warnx("%s from %s refused: SPAWN and KILL need the Unix socket (or --insecure)",
-		    call->pi->name, call->xprt->peer);
+		if (call->cred.tls)
+			log_info("audit: %s: %s refused: certificate %s is not mapped to a user "
+			         "(--tls-users)",
+			    call->xprt->peer, call->pi->name, call->cred.tls_id);
+		else
+			log_info("audit: %s: %s refused: SPAWN and KILL need the Unix socket, a "
+			         "mapped TLS client certificate, or --insecure",
+			    call->xprt->peer, call->pi->name);
 		return AUTH_TOOWEAK;
 	}
 	*identity = call->cred.peer_known || call->cred.tls_mapped ? (uint64_t)c.uid + 1 : 0;

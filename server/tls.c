@@ -64,11 +64,96 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
 
 	if (SSL_select_next_proto(&sel, &sellen, want, sizeof(want), in, inlen) !=
 	        OPENSSL_NPN_NEGOTIATED ||
-	    sellen != 6 || memcmp(sel, ALPN_SUNRPC, 6) != 0)
+	    sellen != 6 || memcmp(sel, ALPN_SUNRPC, 6) != 0) {
+		struct rpx_tls_peer *peer = SSL_get_app_data(ssl);
+
+		if (peer != NULL)
+			peer->refused = "the client did not offer the ALPN protocol sunrpc";
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	}
 	*out = sel;
 	*outlen = sellen;
 	return SSL_TLSEXT_ERR_OK;
+}
+
+/* RFC 9289 §5.2: a ClientHello without ALPN is refused too (alpn_select never sees it). */
+static int client_hello_cb(SSL *ssl, int *alert, void *arg)
+{
+	const unsigned char *ext;
+	size_t len;
+
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation, &ext,
+	        &len) != 1) {
+		struct rpx_tls_peer *peer = SSL_get_app_data(ssl);
+
+		if (peer != NULL)
+			peer->refused = "the client offered no ALPN protocol (sunrpc required)";
+		*alert = SSL_AD_NO_APPLICATION_PROTOCOL;
+		return SSL_CLIENT_HELLO_ERROR;
+	}
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+static void fingerprint_of(X509 *cert, char *out, size_t outlen)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (X509_digest(cert, EVP_sha256(), md, &mdlen) != 1)
+		return;
+	for (unsigned i = 0; i < mdlen && n + 3 < outlen; i++)
+		n += (size_t)snprintf(out + n, outlen - n, "%s%02X", i > 0 ? ":" : "", md[i]);
+}
+
+static void subject_of(X509 *cert, char *out, size_t outlen)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	int len = 0;
+
+	out[0] = '\0';
+	if (b == NULL)
+		return;
+	X509_NAME_print_ex(b, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+	len = BIO_read(b, out, (int)outlen - 1);
+	out[len > 0 ? len : 0] = '\0';
+	BIO_free(b);
+}
+
+/* Records the client's certificate as it is verified, so a refusal can name it. */
+static int verify_cb(int ok, X509_STORE_CTX *vctx)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(vctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct rpx_tls_peer *peer = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
+	X509 *cert = X509_STORE_CTX_get_current_cert(vctx);
+
+	if (peer != NULL && cert != NULL && X509_STORE_CTX_get_error_depth(vctx) == 0 &&
+	    peer->fingerprint[0] == '\0') {
+		fingerprint_of(cert, peer->fingerprint, sizeof(peer->fingerprint));
+		subject_of(cert, peer->subject, sizeof(peer->subject));
+	}
+	return ok;
+}
+
+void rpx_tls_attach(SSL *ssl, struct rpx_tls_peer *peer)
+{
+	memset(peer, 0, sizeof(*peer));
+	SSL_set_app_data(ssl, peer);
+}
+
+void rpx_tls_failure(SSL *ssl, const char *ssl_error, char *buf, size_t len)
+{
+	struct rpx_tls_peer *peer = SSL_get_app_data(ssl);
+	long v = SSL_get_verify_result(ssl);
+
+	if (peer != NULL && peer->refused != NULL)
+		snprintf(buf, len, "%s", peer->refused);
+	else if (v != X509_V_OK && peer != NULL && peer->fingerprint[0] != '\0')
+		snprintf(buf, len, "certificate %s (%s): %s", peer->fingerprint, peer->subject,
+		    X509_verify_cert_error_string(v));
+	else
+		snprintf(buf, len, "%s", ssl_error);
 }
 
 static void free_rules(struct user_rule *rules, size_t n)
@@ -110,18 +195,29 @@ static int load_users(const char *path, struct user_rule **out, size_t *nout, ch
 		return -errno;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
-		char sel[600], user[64];
+		char sel[600], user[64], *last, *end;
 		struct user_rule r;
 		struct passwd *pw;
 		struct user_rule *grown;
 
 		lineno++;
 		line[strcspn(line, "#\r\n")] = '\0';
-		if (sscanf(line, "%599s %63s", sel, user) != 2) {
-			if (strspn(line, " \t") != strlen(line))
-				goto bad;
+		/* SELECTOR USER: the user is the last word; a subject may hold spaces. */
+		end = line + strlen(line);
+		while (end > line && isspace((unsigned char)end[-1]))
+			*--end = '\0';
+		if (end == line + strspn(line, " \t"))
 			continue;
-		}
+		last = end;
+		while (last > line && !isspace((unsigned char)last[-1]))
+			last--;
+		if (last == line + strspn(line, " \t") || (size_t)(end - last) >= sizeof(user))
+			goto bad;
+		snprintf(user, sizeof(user), "%s", last);
+		while (last > line && isspace((unsigned char)last[-1]))
+			last--;
+		*last = '\0';
+		snprintf(sel, sizeof(sel), "%s", line + strspn(line, " \t"));
 		memset(&r, 0, sizeof(r));
 		if (strncmp(sel, "sha256:", 7) == 0) {
 			char fp[200];
@@ -132,18 +228,8 @@ static int load_users(const char *path, struct user_rule **out, size_t *nout, ch
 				goto bad;
 			r.value = strdup(fp);
 		} else if (strncmp(sel, "subject:", 8) == 0) {
-			/* The subject may hold spaces: take the rest of the line up to the user. */
-			char *start = strstr(line, "subject:") + 8;
-			char *end = line + strlen(line);
-
-			while (end > start && isspace((unsigned char)end[-1]))
-				end--;
-			while (end > start && !isspace((unsigned char)end[-1]))
-				end--;
-			while (end > start && isspace((unsigned char)end[-1]))
-				end--;
 			r.kind = RULE_SUBJECT;
-			r.value = strndup(start, (size_t)(end - start));
+			r.value = strdup(sel + 8);
 		} else if (strncmp(sel, "san:", 4) == 0) {
 			r.kind = RULE_SAN;
 			r.value = strdup(sel + 4);
@@ -198,6 +284,7 @@ static SSL_CTX *make_ctx(const struct rpx_tls_config *cfg, X509_STORE **store_ou
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
 	SSL_CTX_set_max_early_data(ctx, 0);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+	SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, NULL);
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"rpxd", 4);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert) != 1) {
 		ssl_error(err, errlen, "--tls-cert", cfg->cert);
@@ -219,7 +306,8 @@ static SSL_CTX *make_ctx(const struct rpx_tls_config *cfg, X509_STORE **store_ou
 		}
 		SSL_CTX_set_client_CA_list(ctx, names);
 		/* Mutual TLS: no certificate, no session. */
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+		    verify_cb);
 		*store_out = SSL_CTX_get_cert_store(ctx);
 		X509_STORE_up_ref(*store_out);
 	}
@@ -320,34 +408,18 @@ static bool san_matches(X509 *cert, const char *want)
 void rpx_tls_peer(struct rpx_tls *tls, SSL *ssl, struct rpx_tls_peer *peer)
 {
 	X509 *cert = SSL_get1_peer_certificate(ssl);
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
 
-	memset(peer, 0, sizeof(peer[0]));
+	peer->has_cert = false;
+	peer->mapped = false;
+	peer->uid = 0;
+	peer->user[0] = '\0';
 	if (cert == NULL || SSL_get_verify_result(ssl) != X509_V_OK) {
 		X509_free(cert);
 		return;
 	}
 	peer->has_cert = true;
-	if (X509_digest(cert, EVP_sha256(), md, &mdlen) == 1) {
-		size_t n = 0;
-
-		for (unsigned i = 0; i < mdlen && n + 3 < sizeof(peer->fingerprint); i++)
-			n += (size_t)snprintf(peer->fingerprint + n, sizeof(peer->fingerprint) - n,
-			    "%s%02X", i > 0 ? ":" : "", md[i]);
-	}
-	{
-		BIO *b = BIO_new(BIO_s_mem());
-
-		if (b != NULL) {
-			int len;
-
-			X509_NAME_print_ex(b, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
-			len = BIO_read(b, peer->subject, (int)sizeof(peer->subject) - 1);
-			peer->subject[len > 0 ? len : 0] = '\0';
-			BIO_free(b);
-		}
-	}
+	fingerprint_of(cert, peer->fingerprint, sizeof(peer->fingerprint));
+	subject_of(cert, peer->subject, sizeof(peer->subject));
 	for (size_t i = 0; i < tls->nrules && !peer->mapped; i++) {
 		const struct user_rule *r = &tls->rules[i];
 

@@ -29,6 +29,7 @@ struct rpx_tls_peer {
 	bool mapped; /* --tls-users names a user for it */
 	uid_t uid;
 	char user[64];
+	const char *refused; /* set when rpxd itself refused the handshake, and why */
 };
 
 struct rpx_tls;
@@ -47,6 +48,12 @@ SSL *rpx_tls_ssl_new(struct rpx_tls *tls);
 
 /* After a handshake: the peer's identity. */
 void rpx_tls_peer(struct rpx_tls *tls, SSL *ssl, struct rpx_tls_peer *peer);
+
+/* Where the verify callback records the leaf certificate of a session (for audit lines). */
+void rpx_tls_attach(SSL *ssl, struct rpx_tls_peer *peer);
+
+/* Why a handshake failed: the verification error and certificate when there was one. */
+void rpx_tls_failure(SSL *ssl, const char *ssl_error, char *buf, size_t len);
 
 /* After a reload: whether the session's client certificate is still trusted. */
 bool rpx_tls_still_trusted(struct rpx_tls *tls, SSL *ssl);
