@@ -131,6 +131,6 @@ int main(int argc, char **argv)
 	return rc;
 usage:
 	fprintf(stderr, "usage: amo_driver [-p PROCS] [-t TIMEOUT_MS] [-r RETRY_MS] "
-			"[-s PAUSE_MS] URL FILE PREFIX N\n");
+	                "[-s PAUSE_MS] URL FILE PREFIX N\n");
 	return 2;
 }
