@@ -38,6 +38,8 @@ struct rpx_conn {
 	SSL *ssl; /* the TLS session, once started (owned by the bufferevent) */
 	struct rpx_tls_peer tls_peer;
 	bool is_tcp;
+	bool in_process; /* replies go to batch, written once when the pass ends */
+	struct evbuffer *batch;
 	bool closing; /* a protocol error: flushing what is due, then closing */
 	const char *close_why;
 	char name[128]; /* "tcp 127.0.0.1:40000", for logs */
@@ -118,6 +120,7 @@ static void conn_flush_step(struct rpx_conn *conn)
  */
 static void conn_fail(struct rpx_conn *conn, const char *why)
 {
+	evbuffer_add_buffer(bufferevent_get_output(conn->bev), conn->batch);
 	conn->closing = true;
 	conn->close_why = why;
 	bufferevent_disable(conn->bev, EV_READ);
@@ -143,6 +146,9 @@ static void conn_start_tls(struct rpx_conn *conn)
 
 	conn->upgrade_pending = false;
 	conn->xprt.tls_offered = false;
+	/* The STARTTLS reply leaves in clear text, before anything of TLS. */
+	evbuffer_add_buffer(bufferevent_get_output(conn->bev), conn->batch);
+	conn->in_process = false;
 	if ((ssl = rpx_tls_ssl_new(conn->srv->tls)) == NULL) {
 		conn_fail(conn, "TLS: out of memory");
 		return;
@@ -166,7 +172,8 @@ static void conn_start_tls(struct rpx_conn *conn)
 }
 
 /* Reads every whole record that has arrived and dispatches it. */
-static void conn_process(struct rpx_conn *conn)
+/* Returns 0, or -1 when the connection is closing or gone: do not touch it. */
+static int conn_process_records(struct rpx_conn *conn)
 {
 	const struct rpx_limits *lim = &conn->srv->limits;
 	struct evbuffer *in = bufferevent_get_input(conn->bev);
@@ -174,24 +181,24 @@ static void conn_process(struct rpx_conn *conn)
 	int rc;
 
 	if (conn->closing)
-		return;
+		return -1;
 	conn->last_activity = now_ms(conn);
 	for (;;) {
 		if (conn->xprt.inflight >= lim->max_inflight ||
-		    evbuffer_get_length(out) > lim->max_output) {
+		    evbuffer_get_length(out) + evbuffer_get_length(conn->batch) > lim->max_output) {
 			pause_reading(conn);
-			return;
+			return 0;
 		}
 		rc = rpx_recmark_read(&conn->rm, in);
 		if (rc == RPX_AGAIN)
 			break;
 		if (rc == -EMSGSIZE) {
 			conn_fail(conn, "record exceeds --max-record");
-			return;
+			return -1;
 		}
 		if (rc < 0) {
 			conn_fail(conn, "record split into too many fragments");
-			return;
+			return -1;
 		}
 		const void *msg = evbuffer_pullup(conn->rm.record, -1);
 		size_t len = evbuffer_get_length(conn->rm.record);
@@ -199,13 +206,13 @@ static void conn_process(struct rpx_conn *conn)
 		conn->record_start = 0;
 		if (msg == NULL && len > 0) {
 			rpx_conn_close(conn, "out of memory");
-			return;
+			return -1;
 		}
 		rpx_dispatch_message(conn->srv->dispatch, &conn->xprt, msg, len, false, NULL, 0);
 		rpx_recmark_next(&conn->rm);
 		if (conn->upgrade_pending) {
 			conn_start_tls(conn);
-			return;
+			return -1;
 		}
 	}
 	/* A started record: fragments in, or the first bytes of a header. */
@@ -219,6 +226,38 @@ static void conn_process(struct rpx_conn *conn)
 		conn->paused = false;
 		bufferevent_enable(conn->bev, EV_READ);
 	}
+	return 0;
+}
+
+/*
+ * Writes the replies of one pass with one system call when nothing else is
+ * queued (a sync client's call costs read + write, no write event); what
+ * does not fit goes through the bufferevent as usual.
+ */
+static void flush_batch(struct rpx_conn *conn)
+{
+	struct evbuffer *out = bufferevent_get_output(conn->bev);
+
+	if (evbuffer_get_length(conn->batch) == 0)
+		return;
+	if (conn->ssl == NULL && evbuffer_get_length(out) == 0)
+		evbuffer_write(conn->batch, bufferevent_getfd(conn->bev));
+	if (evbuffer_get_length(conn->batch) > 0)
+		evbuffer_add_buffer(out, conn->batch);
+}
+
+static void conn_process(struct rpx_conn *conn)
+{
+	conn->in_process = true;
+	if (conn_process_records(conn) < 0)
+		return;
+	conn->in_process = false;
+	flush_batch(conn);
+	/* Paused for output that the direct write already took: go on. */
+	if (conn->paused && conn->xprt.inflight < conn->srv->limits.max_inflight &&
+	    evbuffer_get_length(bufferevent_get_output(conn->bev)) <=
+	        conn->srv->limits.max_output / 2)
+		event_active(conn->resume, EV_TIMEOUT, 0);
 }
 
 static void conn_read_cb(struct bufferevent *bev, void *arg)
@@ -344,6 +383,11 @@ static void conn_send(struct rpx_xprt *xprt, const struct sockaddr *peer, sockle
 	struct rpx_conn *conn = (struct rpx_conn *)xprt;
 
 	rpx_recmark_header((unsigned char *)msg - RPX_XPRT_HEADROOM, len);
+	if (conn->in_process && !conn->closing) {
+		if (evbuffer_add(conn->batch, msg - RPX_XPRT_HEADROOM, len + RPX_XPRT_HEADROOM) < 0)
+			log_warnx("%s: reply lost: out of memory", conn->name);
+		return;
+	}
 	if (bufferevent_write(conn->bev, msg - RPX_XPRT_HEADROOM, len + RPX_XPRT_HEADROOM) < 0)
 		log_warnx("%s: reply lost: out of memory", conn->name);
 }
@@ -353,7 +397,10 @@ static void conn_send_buffer(struct rpx_xprt *xprt, const struct sockaddr *peer,
 {
 	struct rpx_conn *conn = (struct rpx_conn *)xprt;
 
-	if (rpx_recmark_write(bufferevent_get_output(conn->bev), msg) < 0)
+	if (rpx_recmark_write(conn->in_process && !conn->closing
+	                          ? conn->batch
+	                          : bufferevent_get_output(conn->bev),
+	        msg) < 0)
 		log_warnx("%s: reply lost: too large or out of memory", conn->name);
 }
 
@@ -396,7 +443,8 @@ struct rpx_conn *rpx_conn_new(struct rpx_server *srv, int fd, const char *kind, 
 	conn->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	conn->timer = evtimer_new(srv->base, conn_timer_cb, conn);
 	conn->resume = event_new(srv->base, -1, 0, conn_resume_cb, conn);
-	if (conn->bev == NULL || conn->timer == NULL || conn->resume == NULL)
+	conn->batch = evbuffer_new();
+	if (conn->bev == NULL || conn->timer == NULL || conn->resume == NULL || conn->batch == NULL)
 		goto fail;
 	fd = -1; /* owned by the bufferevent now */
 
@@ -437,6 +485,8 @@ fail:
 			event_free(conn->timer);
 		if (conn->resume != NULL)
 			event_free(conn->resume);
+		if (conn->batch != NULL)
+			evbuffer_free(conn->batch);
 		rpx_recmark_release(&conn->rm);
 		free(conn);
 	}
@@ -456,6 +506,7 @@ void rpx_conn_close(struct rpx_conn *conn, const char *why)
 	bufferevent_free(conn->bev);
 	event_free(conn->timer);
 	event_free(conn->resume);
+	evbuffer_free(conn->batch);
 	rpx_recmark_release(&conn->rm);
 	free(conn);
 }

@@ -37,12 +37,24 @@ def case_auth_sys_accepted(transport):
 
 
 def case_unknown_flavors_badcred(transport):
-    """Credential flavors 2, 3, 6, 7 and unknown ones -> MSG_DENIED AUTH_ERROR AUTH_BADCRED."""
+    """Credential flavors 2, 3, 6, 7 and unknown ones -> MSG_DENIED AUTH_ERROR AUTH_BADCRED.
+
+    AUTH_TLS (7) is accepted only as the RFC 9289 probe: an empty body on the NULL
+    procedure (answered as an ordinary NULL here, where TLS is not configured; the
+    test_tls_* scripts cover it); on any other procedure, or with a body, it is refused."""
     with Rpxd() as d, Client(d, transport) as c:
-        for flavor, body in ((AUTH_DH, b"\0" * 16), (RPCSEC_GSS, x_uint(1) + x_uint(0) * 4),
-                             (AUTH_TLS, b""), (AUTH_SHORT, b"\0" * 8), (3, b""),
-                             (0x12345, b"x" * 12), (0xFFFFFFFF, b"")):
-            for proc in (DATE_NULL, DATE_NOW):
+        xid = new_xid()
+        r = c.call(DATE_NULL, xid=xid, cred=(AUTH_TLS, b""))
+        expect_success(r, xid, what="AUTH_TLS probe without TLS configured")
+        for flavor, body, procs in ((AUTH_DH, b"\0" * 16, (DATE_NULL, DATE_NOW)),
+                                    (RPCSEC_GSS, x_uint(1) + x_uint(0) * 4, (DATE_NULL, DATE_NOW)),
+                                    (AUTH_TLS, b"", (DATE_NOW,)),
+                                    (AUTH_TLS, b"\0" * 8, (DATE_NULL, DATE_NOW)),
+                                    (AUTH_SHORT, b"\0" * 8, (DATE_NULL, DATE_NOW)),
+                                    (3, b"", (DATE_NULL, DATE_NOW)),
+                                    (0x12345, b"x" * 12, (DATE_NULL, DATE_NOW)),
+                                    (0xFFFFFFFF, b"", (DATE_NULL, DATE_NOW))):
+            for proc in procs:
                 xid = new_xid()
                 r = c.call(proc, xid=xid, cred=(flavor, body))
                 expect_denied(r, xid, AUTH_ERROR, auth_stat=AUTH_BADCRED,
