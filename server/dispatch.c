@@ -121,6 +121,8 @@ static void send_reply_rec(struct rpx_dispatch *d, struct rpx_xprt *xprt,
 			rpx_drc_complete(d->drc, rec, buf + RPX_XPRT_HEADROOM, len);
 		xprt->ops->send(xprt, peer, peerlen, buf + RPX_XPRT_HEADROOM, len);
 		d->stats.replies++;
+		if (j->kind == 0 && j->stat == SUCCESS)
+			d->stats.success++;
 		return;
 	}
 	xdr_destroy(&xdrs);
@@ -146,6 +148,8 @@ static void send_reply_rec(struct rpx_dispatch *d, struct rpx_xprt *xprt,
 		}
 		xprt->ops->send_buffer(xprt, peer, peerlen, eb);
 		d->stats.replies++;
+		if (j->kind == 0 && j->stat == SUCCESS)
+			d->stats.success++;
 	} else {
 		/* The result routine refused its own data: a service bug. */
 		log_warnx("%s: reply to xid %u does not encode", xprt->kind, j->xid);
@@ -247,7 +251,6 @@ void rpx_call_reply(struct rpx_call *call, void *res)
 	    .xdr_res = call->pi->xdr_res,
 	    .res = res};
 
-	call->dispatch->stats.success++;
 	send_reply_rec(call->dispatch, call->xprt, (struct sockaddr *)&call->peer, call->peerlen,
 	    &j, call->drc_entry);
 	call->drc_entry = NULL;
@@ -387,7 +390,6 @@ static int drc_check(struct rpx_dispatch *d, struct rpx_call *call, uint64_t ide
 	}
 	st->message = msg;
 	log_warnx("%s: %s %s", call->xprt->peer, call->pi->name, msg);
-	d->stats.success++;
 	send_reply(d, call->xprt, (struct sockaddr *)&call->peer, call->peerlen, &j);
 	st->message = NULL;
 	xdr_free(call->pi->xdr_res, call->res);
@@ -493,12 +495,11 @@ void rpx_dispatch_message(struct rpx_dispatch *d, struct rpx_xprt *xprt, const v
 		bool offer = xprt->tls_offered && xprt->ops->starttls != NULL;
 		struct reply_job j = {.xid = xid, .stat = SUCCESS, .verf = offer ? &verf : NULL};
 
-		if (xdr_getpos(&xdrs) != len) {
+		if (truncated || xdr_getpos(&xdrs) != len) {
 			d->stats.garbage_args++;
 			reply_accepted(d, xprt, peer, peerlen, xid, GARBAGE_ARGS, 0, 0);
 			goto out;
 		}
-		d->stats.success++;
 		send_reply(d, xprt, peer, peerlen, &j);
 		log_info("audit: %s: AUTH_TLS probe answered %s", xprt->peer,
 		    offer ? "STARTTLS" : "without TLS (not configured here)");
@@ -567,7 +568,6 @@ void rpx_dispatch_message(struct rpx_dispatch *d, struct rpx_xprt *xprt, const v
 		    .xdr_res = pi->xdr_res,
 		    .res = call->res};
 
-		d->stats.success++;
 		send_reply_rec(d, xprt, peer, peerlen, &j, call->drc_entry);
 		call->drc_entry = NULL;
 		if (!(pi->flags & RPX_PROC_RES_STATIC) && pi->xdr_res != NULL)
