@@ -6,10 +6,12 @@
 set(RPX_CLNT_SOURCES
 	${CMAKE_CURRENT_SOURCE_DIR}/clnt_url.c
 	${CMAKE_CURRENT_SOURCE_DIR}/clnt_conn.c
+	${CMAKE_CURRENT_SOURCE_DIR}/clnt_conn_tls.c
 	${CMAKE_CURRENT_SOURCE_DIR}/clnt_date.c
 	${CMAKE_CURRENT_SOURCE_DIR}/clnt_proc.c
 	${CMAKE_CURRENT_SOURCE_DIR}/clnt_async.c
 	${CMAKE_CURRENT_SOURCE_DIR}/clnt_async_sync.c
+	${CMAKE_CURRENT_SOURCE_DIR}/clnt_fanout.c
 	${CMAKE_CURRENT_SOURCE_DIR}/clnt_tls.c
 	# The xdr/ helpers the async client uses, compiled here so that their
 	# symbols stay hidden in librpx.so (rpx_xdr's objects are not).
@@ -63,7 +65,8 @@ install(TARGETS librpx librpx_static EXPORT rpxTargets
 	INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/include/rpx/client.h
 	${CMAKE_CURRENT_SOURCE_DIR}/include/rpx/proc_client.h
-	${CMAKE_CURRENT_SOURCE_DIR}/include/rpx/async.h ${RPX_GEN_HEADERS}
+	${CMAKE_CURRENT_SOURCE_DIR}/include/rpx/async.h
+	${CMAKE_CURRENT_SOURCE_DIR}/include/rpx/fanout.h ${RPX_GEN_HEADERS}
 	DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rpx)
 
 # pkg-config: prefix relative to the .pc file, so `cmake --install --prefix`

@@ -1,0 +1,420 @@
+/*
+ * clnt_fanout.c: the same per-host work on many hosts at once, on one
+ * event_base (rpx/fanout.h).
+ *
+ * Each host goes waiting -> (rpcbind lookup) -> running -> done. At most
+ * `parallel` hosts are past waiting and not done; a host that ends lets
+ * the next one start. A host owns one evtimer, used for three things: its
+ * deadline, delivering a failure known at once (from the loop, never from
+ * rpx_fanout_start()), and starting the next host from the loop. Bare host
+ * names are resolved to a port by an RPCBPROC_GETADDR call to rpcbind on
+ * the caller's loop (rpx_async over tcp://HOST:111).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/event.h>
+#include <rpc/rpc.h>
+#include <rpc/rpcb_prot.h>
+
+#include <rpx/client.h>
+#include <rpx/fanout.h>
+
+enum host_state { HOST_WAITING, HOST_RPCBIND, HOST_RUNNING, HOST_DONE };
+
+struct rpx_fanout_host {
+	struct rpx_fanout *fanout;
+	char *target;
+	void *arg;
+	enum host_state state;
+	struct rpx_async *conn; /* the rpcbind lookup's, then the host's */
+	struct event *timer; /* deadline; also a deferred failure */
+	int failed_err; /* deferred failure: delivered by the timer */
+	char url[300];
+	char note[200]; /* "rpcbind: ...; tried port 7077: " when the lookup failed */
+	char errmsg[512];
+};
+
+struct rpx_fanout {
+	struct event_base *base;
+	struct rpx_fanout_opts opts;
+	rpx_fanout_start_cb start;
+	rpx_fanout_done_cb done;
+	void *arg;
+	struct rpx_fanout_host **hosts;
+	size_t nhosts, cap;
+	size_t next; /* first waiting host */
+	size_t running, remaining;
+	int started;
+	int launching; /* launch() is on the stack */
+	struct event *kick; /* starts the first hosts from the loop */
+};
+
+static void launch(struct rpx_fanout *f);
+static void begin_rpc(struct rpx_fanout_host *h, const char *url);
+
+/* Ends h and reports it; the one teardown of a host. */
+static void finish(struct rpx_fanout_host *h, int err, const char *msg)
+{
+	struct rpx_fanout *f = h->fanout;
+	struct rpx_async *conn = h->conn;
+	char text[512];
+
+	if (h->state == HOST_DONE)
+		return;
+	snprintf(text, sizeof(text), "%s", msg); /* msg may be h->errmsg */
+	h->state = HOST_DONE;
+	h->conn = NULL;
+	evtimer_del(h->timer);
+	rpx_async_close(conn); /* pending calls see -ECANCELED; h is done already */
+	h->errmsg[0] = '\0';
+	if (err < 0 && h->note[0] != '\0')
+		strcpy(h->errmsg, h->note); /* note is shorter than errmsg */
+	strncat(h->errmsg, text, sizeof(h->errmsg) - strlen(h->errmsg) - 1);
+	f->running--;
+	f->remaining--;
+	f->done(h, err, h->errmsg, f->arg);
+	launch(f);
+}
+
+void rpx_fanout_host_done(struct rpx_fanout_host *h, int err, const char *fmt, ...)
+{
+	char msg[512] = "";
+	va_list ap;
+
+	if (h == NULL || h->state == HOST_DONE)
+		return;
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+	}
+	finish(h, err, msg);
+}
+
+static void fail_later(struct rpx_fanout_host *h, int err, const char *msg)
+{
+	struct timeval now = {0, 0};
+
+	h->failed_err = err;
+	snprintf(h->errmsg, sizeof(h->errmsg), "%s", msg);
+	evtimer_del(h->timer);
+	evtimer_add(h->timer, &now);
+}
+
+/* A bare host: no scheme, no port ("name", "1.2.3.4", "[::1]", "::1"). */
+static int is_bare(const char *t)
+{
+	const char *colon;
+
+	if (strstr(t, "://") != NULL || strncmp(t, "unix:", 5) == 0 || t[0] == '/')
+		return 0;
+	if (t[0] == '[')
+		return strchr(t, ']') != NULL && strchr(t, ']')[1] == '\0';
+	colon = strchr(t, ':');
+	return colon == NULL || strchr(colon + 1, ':') != NULL;
+}
+
+/* "[::1]" or "::1" -> "[::1]"; names and IPv4 unchanged. */
+static void url_host(const char *t, char *buf, size_t len)
+{
+	if (t[0] != '[' && strchr(t, ':') != NULL)
+		snprintf(buf, len, "[%s]", t);
+	else
+		snprintf(buf, len, "%s", t);
+}
+
+/* "h1.h2.h3.h4.p1.p2" (or an IPv6 universal address) -> port, or -EINVAL. */
+static int uaddr_port(const char *uaddr)
+{
+	const char *p2 = strrchr(uaddr, '.'), *p1;
+	char *end;
+	long hi, lo;
+
+	if (p2 == NULL || p2 == uaddr)
+		return -EINVAL;
+	for (p1 = p2 - 1; p1 > uaddr && *p1 != '.'; p1--)
+		;
+	if (*p1 != '.')
+		return -EINVAL;
+	hi = strtol(p1 + 1, &end, 10);
+	if (end != p2 || hi < 0 || hi > 255)
+		return -EINVAL;
+	lo = strtol(p2 + 1, &end, 10);
+	if (*end != '\0' || lo < 0 || lo > 255 || (hi == 0 && lo == 0))
+		return -EINVAL;
+	return (int)(hi * 256 + lo);
+}
+
+static void on_rpcbind(struct rpx_async *c, int err, const char *errmsg, void *res, void *arg)
+{
+	struct rpx_fanout_host *h = arg;
+	char host[280], url[300];
+	char **uaddr = res;
+	int port = -EINVAL;
+
+	(void)c;
+	if (h->state != HOST_RPCBIND)
+		return; /* the host ended (deadline) and closed us */
+	h->conn = NULL; /* closed below, after this callback */
+	rpx_async_close(c);
+	url_host(h->target, host, sizeof(host));
+	if (err == 0 && uaddr != NULL && *uaddr != NULL && (*uaddr)[0] != '\0')
+		port = uaddr_port(*uaddr);
+	if (port < 0) {
+		if (err < 0)
+			snprintf(h->note, sizeof(h->note), "rpcbind: %s; tried port %d: ", errmsg,
+			    RPX_DEFAULT_PORT);
+		else
+			snprintf(h->note, sizeof(h->note),
+			    "%s: rpcbind has no tcp mapping for program 0x%x; tried port %d: ",
+			    h->target, h->fanout->opts.rpcbind_prog, RPX_DEFAULT_PORT);
+		port = RPX_DEFAULT_PORT;
+	}
+	snprintf(url, sizeof(url), "tcp://%s:%d", host, port);
+	begin_rpc(h, url);
+}
+
+/* Asks HOST:111 for the program's tcp address. */
+static void begin_rpcbind(struct rpx_fanout_host *h)
+{
+	struct rpx_fanout *f = h->fanout;
+	struct rpx_async_opts ao = f->opts.async;
+	char host[280], url[300], err[256];
+	struct rpcb args;
+	int ret;
+
+	url_host(h->target, host, sizeof(host));
+	snprintf(url, sizeof(url), "tcp://%s:%d", host, RPX_FANOUT_RPCBIND_PORT);
+	ao.timeout_ms = f->opts.rpcbind_timeout_ms;
+	h->state = HOST_RPCBIND;
+	if ((h->conn = rpx_async_open(f->base, url, &ao, err, sizeof(err))) == NULL) {
+		fail_later(h, -EINVAL, err);
+		return;
+	}
+	memset(&args, 0, sizeof(args));
+	args.r_prog = f->opts.rpcbind_prog;
+	args.r_vers = f->opts.rpcbind_vers;
+	args.r_netid = (char *)"tcp";
+	args.r_addr = (char *)"";
+	args.r_owner = (char *)"";
+	ret = rpx_async_call(h->conn, RPCBPROG, RPCBVERS4, RPCBPROC_GETADDR, (xdrproc_t)xdr_rpcb,
+	    &args, (xdrproc_t)xdr_wrapstring, sizeof(char *), f->opts.rpcbind_timeout_ms,
+	    on_rpcbind, h);
+	if (ret < 0) {
+		/* No lookup possible: go straight to the default port. */
+		snprintf(h->note, sizeof(h->note), "rpcbind: %s; tried port %d: ",
+		    rpx_async_error(h->conn)[0] != '\0' ? rpx_async_error(h->conn) : strerror(-ret),
+		    RPX_DEFAULT_PORT);
+		rpx_async_close(h->conn);
+		h->conn = NULL;
+		snprintf(url, sizeof(url), "tcp://%s:%d", host, RPX_DEFAULT_PORT);
+		begin_rpc(h, url);
+	}
+}
+
+static void begin_rpc(struct rpx_fanout_host *h, const char *url)
+{
+	struct rpx_fanout *f = h->fanout;
+	char err[256];
+
+	h->state = HOST_RUNNING;
+	if ((h->conn = rpx_async_open(f->base, url, &f->opts.async, err, sizeof(err))) == NULL) {
+		fail_later(h, -EINVAL, err);
+		return;
+	}
+	snprintf(h->url, sizeof(h->url), "%s", rpx_async_url(h->conn));
+	f->start(h, h->conn, f->arg);
+}
+
+static void begin_host(struct rpx_fanout_host *h)
+{
+	struct rpx_fanout *f = h->fanout;
+
+	f->running++;
+	if (f->opts.host_timeout_ms > 0) {
+		struct timeval tv = {f->opts.host_timeout_ms / 1000,
+		    (f->opts.host_timeout_ms % 1000) * 1000};
+
+		evtimer_add(h->timer, &tv);
+	}
+	if (is_bare(h->target))
+		begin_rpcbind(h);
+	else
+		begin_rpc(h, h->target);
+}
+
+/* Starts waiting hosts while there is room; not reentrant (a start() may end its host). */
+static void launch(struct rpx_fanout *f)
+{
+	if (!f->started || f->launching)
+		return;
+	f->launching = 1;
+	while (f->next < f->nhosts && f->running < (size_t)f->opts.parallel)
+		begin_host(f->hosts[f->next++]);
+	f->launching = 0;
+}
+
+/* Timer: a failure known at once (delivered from the loop), or the deadline. */
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpx_fanout_host *h = arg;
+	char msg[400];
+
+	(void)fd;
+	(void)what;
+	if (h->failed_err < 0) {
+		finish(h, h->failed_err, h->errmsg);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "%s: no answer within %d ms",
+	    h->url[0] != '\0' ? h->url : h->target, h->fanout->opts.host_timeout_ms);
+	finish(h, -ETIMEDOUT, msg);
+}
+
+/* Launches from the loop, so that no callback runs inside rpx_fanout_start(). */
+static void on_start(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	launch(arg);
+}
+
+struct rpx_fanout *rpx_fanout_new(struct event_base *base, const struct rpx_fanout_opts *opts,
+    rpx_fanout_start_cb start, rpx_fanout_done_cb done, void *arg)
+{
+	struct rpx_fanout *f;
+	size_t i;
+
+	if (base == NULL || start == NULL || done == NULL)
+		return NULL;
+	if (opts != NULL) {
+		if (opts->parallel < 0 || opts->host_timeout_ms < 0 || opts->rpcbind_timeout_ms < 0)
+			return NULL;
+		for (i = 0; i < sizeof(opts->reserved) / sizeof(opts->reserved[0]); i++) {
+			if (opts->reserved[i] != 0)
+				return NULL;
+		}
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	if (opts != NULL)
+		f->opts = *opts;
+	if (f->opts.parallel == 0)
+		f->opts.parallel = RPX_FANOUT_PARALLEL;
+	if (f->opts.rpcbind_timeout_ms == 0)
+		f->opts.rpcbind_timeout_ms = RPX_FANOUT_RPCBIND_MS;
+	if (f->opts.host_timeout_ms > 0 && f->opts.rpcbind_timeout_ms > f->opts.host_timeout_ms)
+		f->opts.rpcbind_timeout_ms = f->opts.host_timeout_ms;
+	if (f->opts.rpcbind_prog == 0)
+		f->opts.rpcbind_prog = RPX_DATE_PROG;
+	if (f->opts.rpcbind_vers == 0)
+		f->opts.rpcbind_vers = 1;
+	if ((f->kick = evtimer_new(base, on_start, f)) == NULL) {
+		free(f);
+		return NULL;
+	}
+	f->base = base;
+	f->start = start;
+	f->done = done;
+	f->arg = arg;
+	return f;
+}
+
+int rpx_fanout_add(struct rpx_fanout *f, const char *target, void *host_arg)
+{
+	struct rpx_fanout_host *h;
+
+	if (f == NULL || target == NULL || target[0] == '\0' || f->started)
+		return -EINVAL;
+	if (f->nhosts == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 16;
+		struct rpx_fanout_host **v = realloc(f->hosts, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		f->hosts = v;
+		f->cap = cap;
+	}
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return -ENOMEM;
+	h->fanout = f;
+	h->arg = host_arg;
+	if ((h->target = strdup(target)) == NULL ||
+	    (h->timer = evtimer_new(f->base, on_deadline, h)) == NULL) {
+		free(h->target);
+		free(h);
+		return -ENOMEM;
+	}
+	f->hosts[f->nhosts++] = h;
+	f->remaining++;
+	return 0;
+}
+
+int rpx_fanout_start(struct rpx_fanout *f)
+{
+	if (f == NULL || f->started)
+		return -EINVAL;
+	f->started = 1;
+	if (f->nhosts == 0)
+		return 0;
+	{
+		struct timeval now = {0, 0};
+
+		return evtimer_add(f->kick, &now) == 0 ? 0 : -ENOMEM;
+	}
+}
+
+size_t rpx_fanout_remaining(const struct rpx_fanout *f)
+{
+	return f->remaining;
+}
+
+size_t rpx_fanout_running(const struct rpx_fanout *f)
+{
+	return f->running;
+}
+
+void rpx_fanout_free(struct rpx_fanout *f)
+{
+	size_t i;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < f->nhosts; i++) {
+		struct rpx_fanout_host *h = f->hosts[i];
+		struct rpx_async *conn = h->conn;
+
+		h->state = HOST_DONE;
+		h->conn = NULL;
+		rpx_async_close(conn);
+		event_free(h->timer);
+		free(h->target);
+		free(h);
+	}
+	event_free(f->kick);
+	free(f->hosts);
+	free(f);
+}
+
+const char *rpx_fanout_host_target(const struct rpx_fanout_host *h)
+{
+	return h->target;
+}
+
+const char *rpx_fanout_host_url(const struct rpx_fanout_host *h)
+{
+	return h->url;
+}
+
+void *rpx_fanout_host_arg(const struct rpx_fanout_host *h)
+{
+	return h->arg;
+}
+
+int rpx_fanout_host_is_done(const struct rpx_fanout_host *h)
+{
+	return h->state == HOST_DONE;
+}
