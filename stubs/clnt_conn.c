@@ -18,6 +18,10 @@
  * (mutating calls with request IDs, whose duplicates rpxd's request cache
  * answers from its record, and idempotent reads). A mutating call with no
  * reply by the deadline is reported as "outcome unknown", never as failed.
+ *
+ * tls:// clients have no CLIENT: their transport is clnt_conn_tls.c (the
+ * async layer on a private loop), under the same deadlines and policies
+ * (client_call_tls).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,11 +52,15 @@ struct rpx_client {
 	int timeout_ms;
 	int retry_ms;
 	CLIENT *clnt; /* NULL after a stream broke: reconnect on the next call */
+	struct rpx_tls_conn_ *tls; /* tls:// only (then clnt stays NULL) */
 	uint64_t reqid_client; /* random, never 0: names this client in request IDs */
 	uint64_t reqid_seq; /* last sequence number handed out */
 	enum auth_stat auth_why; /* of the last call that failed with AUTH_ERROR */
 	char error[512];
 };
+
+static int sigpipe_block(sigset_t *old);
+static void sigpipe_restore(const sigset_t *old, int was_pending);
 
 /* The largest datagram a UDP call or reply can be (IPv4: 65535 - 20 - 8). */
 #define UDP_MSG_MAX 65507
@@ -305,12 +313,37 @@ static int check_opts(const struct rpx_client_opts *opts, char *why, size_t whyl
 	return 0;
 }
 
+/* tls://HOST:PORT: parsed as tcp://HOST:PORT, named tls://. */
+static int parse_tls_url(const char *text, struct rpx_url *url, char *err, size_t errlen)
+{
+	char tcp[sizeof(url->text) + 8];
+	int ret;
+
+	if (strlen(text) >= sizeof(tcp) - 1) {
+		if (errlen > 0)
+			snprintf(err, errlen, "bad URL \"%.40s...\": too long", text);
+		return -EINVAL;
+	}
+	snprintf(tcp, sizeof(tcp), "tcp://%s", text + 6);
+	if ((ret = rpx_url_parse_(tcp, url, err, errlen)) < 0)
+		return ret;
+	memcpy(url->text, "tls", 3);
+	return 0;
+}
+
 struct rpx_client *rpx_client_open(const char *url, const struct rpx_client_opts *opts, char *err,
     size_t errlen)
 {
+	return rpx_client_open_tls(url, opts, NULL, err, errlen);
+}
+
+struct rpx_client *rpx_client_open_tls(const char *url, const struct rpx_client_opts *opts,
+    const struct rpx_tls_opts *tls, char *err, size_t errlen)
+{
 	char defurl[sizeof(((struct rpx_url *)0)->text)];
-	char why[200] = "";
+	char why[600] = "";
 	struct rpx_client *cl;
+	int ret;
 
 	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
 		if (errlen > 0)
@@ -321,8 +354,16 @@ struct rpx_client *rpx_client_open(const char *url, const struct rpx_client_opts
 		rpx_client_default_url(defurl, sizeof(defurl));
 		url = defurl;
 	}
-	if (rpx_url_parse_(url, &cl->url, err, errlen) < 0)
+	if (strncmp(url, "tls://", 6) == 0) {
+		if (parse_tls_url(url, &cl->url, err, errlen) < 0)
+			goto fail;
+		if ((cl->tls = rpx_tls_conn_new_(cl->url.text, tls)) == NULL) {
+			snprintf(why, sizeof(why), "out of memory");
+			goto fail_why;
+		}
+	} else if (rpx_url_parse_(url, &cl->url, err, errlen) < 0) {
 		goto fail;
+	}
 	if (check_opts(opts, why, sizeof(why)) < 0)
 		goto fail_why;
 	cl->timeout_ms =
@@ -330,16 +371,31 @@ struct rpx_client *rpx_client_open(const char *url, const struct rpx_client_opts
 	cl->retry_ms = opts != NULL && opts->retry_ms > 0 ? opts->retry_ms : RPX_CLIENT_RETRY_MS;
 	if (cl->retry_ms > cl->timeout_ms)
 		cl->retry_ms = cl->timeout_ms;
-	if (client_connect(cl, cl->timeout_ms, why, sizeof(why)) < 0)
+	if (cl->tls != NULL) {
+		sigset_t oldmask;
+		int was_pending = sigpipe_block(&oldmask);
+
+		ret = rpx_tls_conn_connect_(cl->tls, cl->timeout_ms, why, sizeof(why));
+		sigpipe_restore(&oldmask, was_pending);
+		if (ret < 0)
+			goto fail_why;
+	} else if (client_connect(cl, cl->timeout_ms, why, sizeof(why)) < 0) {
 		goto fail_why;
+	}
 	cl->reqid_client = random_client_id();
 	return cl;
 fail_why:
 	if (errlen > 0)
 		snprintf(err, errlen, "%s: %s", cl->url.text, why);
 fail:
+	rpx_tls_conn_free_(cl->tls);
 	free(cl);
 	return NULL;
+}
+
+int rpx_client_is_tls(const struct rpx_client *cl)
+{
+	return cl->tls != NULL;
 }
 
 void rpx_client_close(struct rpx_client *cl)
@@ -348,6 +404,7 @@ void rpx_client_close(struct rpx_client *cl)
 		return;
 	if (cl->clnt != NULL)
 		clnt_destroy(cl->clnt);
+	rpx_tls_conn_free_(cl->tls);
 	free(cl);
 }
 
@@ -365,6 +422,11 @@ CLIENT *rpx_client_clnt(struct rpx_client *cl)
 {
 	char why[200];
 
+	if (cl->tls != NULL) {
+		rpx_client_fail_(cl, -EOPNOTSUPP,
+		    "a tls:// client has no libtirpc handle: use rpx_client_call()");
+		return NULL;
+	}
 	if (cl->clnt == NULL && client_connect(cl, cl->timeout_ms, why, sizeof(why)) < 0)
 		rpx_client_fail_(cl, -ECONNRESET, "reconnect failed: %s", why);
 	return cl->clnt;
@@ -608,6 +670,92 @@ static void pause_before_retry(int *pause_ms, int64_t deadline)
 		*pause_ms = *pause_ms * 2 < RECONNECT_MAX_MS ? *pause_ms * 2 : RECONNECT_MAX_MS;
 }
 
+/* The auth_stat whose text the async layer put after "server: authentication error: ". */
+static enum auth_stat auth_why_from_text(const char *text)
+{
+	static const char prefix[] = "server: authentication error: ";
+	int w;
+
+	if (strncmp(text, prefix, sizeof(prefix) - 1) != 0)
+		return AUTH_FAILED;
+	for (w = AUTH_BADCRED; w <= AUTH_TOOWEAK; w++) {
+		if (strcmp(text + sizeof(prefix) - 1, auth_why((enum auth_stat)w)) == 0)
+			return (enum auth_stat)w;
+	}
+	return AUTH_FAILED;
+}
+
+/*
+ * client_call() for tls:// clients: the same policy over clnt_conn_tls.c.
+ * A connection the server closed while idle is replaced before sending; a
+ * connection that breaks during a call is replaced and, unless the policy
+ * is RPX_CALL_ONCE_, the call sent again (SPAWN and KILL with the same
+ * request ID: their arguments are encoded again from the same args) until
+ * the deadline. A failed reconnect (including a failed probe or TLS
+ * handshake) is retried at growing intervals only when an earlier
+ * transmission may have reached the server; it never falls back to clear
+ * text.
+ */
+static int client_call_tls(struct rpx_client *cl, enum rpx_call_policy_ policy, int timeout_ms,
+    uint32_t prog, uint32_t vers, uint32_t proc, xdrproc_t xargs, void *args, xdrproc_t xres,
+    void *res)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	int ret, broken, was_pending, delivered = 0, breaks = 0, pause_ms = RECONNECT_MIN_MS;
+	char why[600], last[200] = "";
+	sigset_t oldmask;
+
+	was_pending = sigpipe_block(&oldmask);
+	for (;;) {
+		int64_t left = deadline - now_ms();
+
+		if (left <= 0) {
+			ret = call_timed_out(cl, policy, timeout_ms, last);
+			break;
+		}
+		if (!rpx_tls_conn_up_(cl->tls)) {
+			ret = rpx_tls_conn_connect_(cl->tls, (int)left, why, sizeof(why));
+			if (ret == -EINVAL ||
+			    (ret < 0 && (!delivered || policy == RPX_CALL_ONCE_))) {
+				ret = rpx_client_fail_(cl, ret == -EINVAL ? ret : -ECONNRESET,
+				    "connection lost, reconnect failed: %s", why);
+				break;
+			}
+			if (ret < 0) {
+				copy_text(last, sizeof(last), "reconnect: ", why);
+				pause_before_retry(&pause_ms, deadline);
+				continue;
+			}
+			left = deadline - now_ms();
+		}
+		ret = rpx_tls_conn_call_(cl->tls, prog, vers, proc, xargs, args, xres, res,
+		    left > 0 ? (int)left : 1, &broken, why, sizeof(why));
+		if (ret == 0) {
+			cl->error[0] = '\0';
+			break;
+		}
+		if (!broken) {
+			if (ret == -ETIMEDOUT) {
+				ret = call_timed_out(cl, policy, timeout_ms, last);
+			} else {
+				if (ret == -EACCES)
+					cl->auth_why = auth_why_from_text(why);
+				ret = rpx_client_fail_(cl, ret, "%s", why);
+			}
+			break;
+		}
+		ret = rpx_client_fail_(cl, ret, "%s", why);
+		delivered = 1;
+		if (policy == RPX_CALL_ONCE_)
+			break;
+		copy_text(last, sizeof(last), "", why);
+		if (++breaks > 1)
+			pause_before_retry(&pause_ms, deadline);
+	}
+	sigpipe_restore(&oldmask, was_pending);
+	return ret;
+}
+
 /*
  * One call under a policy (see clnt_internal.h). Over a stream, a broken
  * connection (failed send, reset, EOF before the reply) is replaced and,
@@ -628,6 +776,9 @@ static int client_call(struct rpx_client *cl, enum rpx_call_policy_ policy, int 
 	int was_pending, ret = 0, delivered = 0, breaks = 0, pause_ms = RECONNECT_MIN_MS;
 	char why[200], last[200] = "";
 
+	if (cl->tls != NULL)
+		return client_call_tls(cl, policy, timeout_ms, prog, vers, proc, xargs, args, xres,
+		    res);
 	for (;;) {
 		drop_if_hung_up(cl);
 		if (cl->clnt == NULL) {

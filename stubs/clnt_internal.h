@@ -75,4 +75,37 @@ void rpx_client_reqid_(struct rpx_client *cl, uint64_t *client, uint64_t *seq, u
 /* The auth_stat of the last call refused with AUTH_ERROR. */
 int rpx_client_auth_why_(const struct rpx_client *cl);
 
+/*
+ * clnt_conn_tls.c: the transport of a tls:// client, one struct rpx_async
+ * on a private event_base, driven only while a call waits. Texts in why
+ * carry no URL.
+ */
+struct rpx_tls_conn_;
+
+/* Copies url (tls://...) and the files of tls (may be NULL); connects later. NULL: no memory. */
+struct rpx_tls_conn_ *rpx_tls_conn_new_(const char *url, const struct rpx_tls_opts *tls);
+
+/* Closes the connection, frees. Accepts NULL. */
+void rpx_tls_conn_free_(struct rpx_tls_conn_ *tc);
+
+/*
+ * (Re)connects: TCP, AUTH_TLS probe, TLS handshake, within timeout_ms.
+ * 0, or the negative errno of the failure with its text in why (-EINVAL:
+ * an option or file the library refused at once).
+ */
+int rpx_tls_conn_connect_(struct rpx_tls_conn_ *tc, int timeout_ms, char *why, size_t whylen);
+
+/* 1 when connected and not closed by the server meanwhile, else 0 (and dropped). */
+int rpx_tls_conn_up_(struct rpx_tls_conn_ *tc);
+
+/*
+ * One call on a connected tc, bounded by timeout_ms; the result decoded
+ * into res with xres. 0 or the negative errno of <rpx/async.h>, text in
+ * why; *broken is set when the connection failed (it is then dropped, and
+ * the call may or may not have reached the server).
+ */
+int rpx_tls_conn_call_(struct rpx_tls_conn_ *tc, uint32_t prog, uint32_t vers, uint32_t proc,
+    xdrproc_t xargs, void *args, xdrproc_t xres, void *res, int timeout_ms, int *broken, char *why,
+    size_t whylen);
+
 #endif /* RPX_CLNT_INTERNAL_H */

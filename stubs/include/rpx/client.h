@@ -12,6 +12,17 @@
  * URLs: tcp://HOST:PORT, udp://HOST:PORT, unix:PATH; IPv6 hosts in brackets
  * (tcp://[::1]:7077). A bare HOST or HOST:PORT means tcp, default port 7077.
  *
+ * tls://HOST:PORT is RPC-with-TLS (RFC 9289) over TCP: the library sends the
+ * AUTH_TLS probe, requires "STARTTLS", runs a TLS 1.3 handshake (ALPN
+ * "sunrpc", server certificate verified against the CA file and the host)
+ * and only then sends calls; any failure on that path fails the open or
+ * the call, never falls back to clear text. Such a client does not use
+ * libtirpc's CLIENT: its calls go through the asynchronous transport of
+ * <rpx/async.h> on a private event_base, and rpx_client_clnt() returns
+ * NULL. Every function below (and in <rpx/proc_client.h>) works on it,
+ * with the same deadlines and request-ID resends as over tcp://. The CA,
+ * client certificate and key come from rpx_client_open_tls().
+ *
  * Errors: functions return 0 or a negative errno value; the text of the last
  * error, one line without a trailing newline, is rpx_client_error(). The
  * library never prints. A struct rpx_client is used by one thread at a time.
@@ -93,6 +104,32 @@ struct rpx_client;
 RPX_API struct rpx_client *rpx_client_open(const char *url, const struct rpx_client_opts *opts,
     char *err, size_t errlen);
 
+/*
+ * Files for tls:// URLs (PEM). Zero (NULL) every field you do not set.
+ * The strings are copied by rpx_client_open_tls().
+ */
+struct rpx_tls_opts {
+	const char *ca_file; /* CAs that verify the server; NULL: the system CAs */
+	const char *cert_file; /* client certificate chain, for mutual TLS; NULL: none */
+	const char *key_file; /* its private key; NULL: in cert_file */
+	const char *server_name; /* name or IP the certificate must name; NULL: URL host */
+};
+
+/*
+ * rpx_client_open() with TLS files for a tls:// URL (tls may be NULL; it is
+ * ignored for other URLs, so a program can pass its TLS options for any
+ * host). A tls:// open fails, with the reason after the URL, when the
+ * server does not offer RPC-with-TLS ("tls://H:P: server does not offer
+ * RPC-with-TLS (...)"), when its certificate does not verify ("...: TLS:
+ * certificate verify failed: ..."), or when a file cannot be read.
+ * rpx_client_open(url, opts, ...) is rpx_client_open_tls(url, opts, NULL, ...).
+ */
+RPX_API struct rpx_client *rpx_client_open_tls(const char *url, const struct rpx_client_opts *opts,
+    const struct rpx_tls_opts *tls, char *err, size_t errlen);
+
+/* 1 when cl is a tls:// client, else 0. */
+RPX_API int rpx_client_is_tls(const struct rpx_client *cl);
+
 /* Closes the connection and frees the client. Accepts NULL. */
 RPX_API void rpx_client_close(struct rpx_client *cl);
 
@@ -112,7 +149,8 @@ RPX_API const char *rpx_client_error(const struct rpx_client *cl);
  * do not destroy it. After a TCP or Unix connection broke the library
  * reconnects and replaces it (here or on the next call through this API),
  * so fetch it again rather than keep it. NULL when that reconnect fails
- * (the reason is in rpx_client_error()).
+ * (the reason is in rpx_client_error()), and always NULL for a tls://
+ * client (libtirpc cannot speak TLS): use rpx_client_call() there.
  */
 RPX_API CLIENT *rpx_client_clnt(struct rpx_client *cl);
 
