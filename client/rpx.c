@@ -1,7 +1,8 @@
 /*
  * rpx.c: the rpx command: common options, the subcommand table, help.
  *
- *	rpx [-H URL]... [--timeout MS] [--retry MS] COMMAND [ARGS]
+ *	rpx [-H URL]... [--timeout MS] [--retry MS] [--ca FILE] [--cert FILE --key FILE]
+ *	    COMMAND [ARGS]
  *
  * A subcommand is one entry in the commands[] table and one cmd_*.c file
  * (ping, date; spawn, run, ps, info, kill, wait, logs for the PROC
@@ -65,10 +66,16 @@ void rpx_cli_common_usage(FILE *out)
 	    "  -H, --host URL       host to contact; repeat for several hosts. URL is\n"
 	    "                       tcp://HOST:PORT, udp://HOST:PORT, unix:PATH, or HOST[:PORT]\n"
 	    "                       (tcp, port %d); IPv6 in brackets: tcp://[::1]:%d.\n"
+	    "                       tls://HOST:PORT is RPC-with-TLS (RFC 9289) over TCP.\n"
 	    "                       Default: $RPX_HOST, else the local rpxd's Unix socket if it\n"
 	    "                       exists, else tcp://127.0.0.1:%d\n"
 	    "  -t, --timeout MS     deadline of the connect and of each call (default %d)\n"
 	    "      --retry MS       UDP: wait before retransmitting a call (default %d)\n"
+	    "      --ca FILE        tls://: CA certificates (PEM) that verify the server\n"
+	    "                       (default: $RPX_CA, else the system's CAs)\n"
+	    "      --cert FILE      tls://: client certificate (PEM) for mutual TLS\n"
+	    "                       (default: $RPX_CERT)\n"
+	    "      --key FILE       tls://: its private key (PEM) (default: $RPX_KEY)\n"
 	    "  -h, --help           show this help\n",
 	    RPX_DEFAULT_PORT, RPX_DEFAULT_PORT, RPX_DEFAULT_PORT, RPX_CLIENT_TIMEOUT_MS,
 	    RPX_CLIENT_RETRY_MS);
@@ -90,14 +97,16 @@ static void usage(FILE *out)
 	             "Commands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "\n"
-	             "Environment:\n"
-	             "  RPX_HOST             host URL used when no -H is given\n"
-	             "\n"
-	             "Exit status: 0 on success, 1 when any host or call failed (reason on\n"
-	             "stderr), 2 on a usage error. wait and run exit with the job's status\n"
-	             "(its exit code, or 128 + the signal that ended it); wait --timeout\n"
-	             "exits with 124 when no job ended in time.\n");
+	fprintf(out,
+	    "\n"
+	    "Environment:\n"
+	    "  RPX_HOST             host URL used when no -H is given\n"
+	    "  RPX_CA, RPX_CERT, RPX_KEY  TLS files when --ca, --cert, --key are not given\n"
+	    "\n"
+	    "Exit status: 0 on success, 1 when any host or call failed (reason on\n"
+	    "stderr), 2 on a usage error. wait and run exit with the job's status\n"
+	    "(its exit code, or 128 + the signal that ended it); wait --timeout\n"
+	    "exits with 124 when no job ended in time.\n");
 }
 
 static int parse_ms(const char *opt, const char *arg, int *ms)
@@ -130,6 +139,15 @@ int rpx_cli_common_opt(struct rpx_cli *cli, int opt, const char *arg)
 		return parse_ms("--timeout", arg, &cli->opts.timeout_ms);
 	case 'R':
 		return parse_ms("--retry", arg, &cli->opts.retry_ms);
+	case RPX_CLI_OPT_CA:
+		cli->tls.ca_file = arg;
+		return 0;
+	case RPX_CLI_OPT_CERT:
+		cli->tls.cert_file = arg;
+		return 0;
+	case RPX_CLI_OPT_KEY:
+		cli->tls.key_file = arg;
+		return 0;
 	default:
 		return RPX_EXIT_USAGE;
 	}
@@ -150,12 +168,33 @@ const char *rpx_cli_host(const struct rpx_cli *cli, int i)
 	return env != NULL && env[0] != '\0' ? env : NULL;
 }
 
+/* An option's value, else the environment variable's (NULL when unset or empty). */
+static const char *opt_or_env(const char *opt, const char *name)
+{
+	const char *env;
+
+	if (opt != NULL)
+		return opt;
+	env = getenv(name);
+	return env != NULL && env[0] != '\0' ? env : NULL;
+}
+
+void rpx_cli_tls_opts(const struct rpx_cli *cli, struct rpx_tls_opts *tls)
+{
+	memset(tls, 0, sizeof(*tls));
+	tls->ca_file = opt_or_env(cli->tls.ca_file, "RPX_CA");
+	tls->cert_file = opt_or_env(cli->tls.cert_file, "RPX_CERT");
+	tls->key_file = opt_or_env(cli->tls.key_file, "RPX_KEY");
+}
+
 struct rpx_client *rpx_cli_open(const struct rpx_cli *cli, int i)
 {
+	struct rpx_tls_opts tls;
 	struct rpx_client *cl;
 	char err[512];
 
-	cl = rpx_client_open(rpx_cli_host(cli, i), &cli->opts, err, sizeof(err));
+	rpx_cli_tls_opts(cli, &tls);
+	cl = rpx_client_open_tls(rpx_cli_host(cli, i), &cli->opts, &tls, err, sizeof(err));
 	if (cl == NULL)
 		rpx_cli_warn("%s", err);
 	return cl;

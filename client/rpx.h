@@ -28,6 +28,7 @@ struct rpx_cli {
 	const char *hosts[RPX_CLI_MAX_HOSTS]; /* -H URL... ; none: $RPX_HOST, else the default */
 	int nhosts;
 	struct rpx_client_opts opts;
+	struct rpx_tls_opts tls; /* --ca/--cert/--key; unset: $RPX_CA/$RPX_CERT/$RPX_KEY */
 };
 
 /* One subcommand. run() gets argv starting at the subcommand's name. */
@@ -45,15 +46,24 @@ struct rpx_cmd {
  * does not handle itself to rpx_cli_common_opt().
  */
 #define RPX_CLI_COMMON_SHORTOPTS "H:t:h"
+/* Long-only common options (values above any character). */
+enum {
+	RPX_CLI_OPT_CA = 0x100,
+	RPX_CLI_OPT_CERT,
+	RPX_CLI_OPT_KEY,
+};
 #define RPX_CLI_COMMON_LONGOPTS                                                            \
 	{"host", required_argument, NULL, 'H'}, {"timeout", required_argument, NULL, 't'}, \
 	    {"retry", required_argument, NULL, 'R'},                                       \
+	    {"ca", required_argument, NULL, RPX_CLI_OPT_CA},                               \
+	    {"cert", required_argument, NULL, RPX_CLI_OPT_CERT},                           \
+	    {"key", required_argument, NULL, RPX_CLI_OPT_KEY},                             \
 	{                                                                                  \
 		"help", no_argument, NULL, 'h'                                             \
 	}
 
 /*
- * Handles a common option (H, t, R); returns 0, or RPX_EXIT_USAGE after
+ * Handles a common option (H, t, R, --ca, --cert, --key); returns 0, or RPX_EXIT_USAGE after
  * printing why. 'h' and '?' are the subcommand's business.
  */
 int rpx_cli_common_opt(struct rpx_cli *cli, int opt, const char *arg);
@@ -66,6 +76,12 @@ int rpx_cli_nhosts(const struct rpx_cli *cli);
 
 /* Host i as given (NULL: the library default URL). */
 const char *rpx_cli_host(const struct rpx_cli *cli, int i);
+
+/*
+ * The TLS files for tls:// hosts: --ca/--cert/--key, else $RPX_CA,
+ * $RPX_CERT, $RPX_KEY (pointers into cli or the environment).
+ */
+void rpx_cli_tls_opts(const struct rpx_cli *cli, struct rpx_tls_opts *tls);
 
 /*
  * Opens host i; on failure prints "rpx: REASON" to stderr and returns NULL.
