@@ -316,7 +316,7 @@ static int check_opts(const struct rpx_client_opts *opts, char *why, size_t whyl
 /* tls://HOST:PORT: parsed as tcp://HOST:PORT, named tls://. */
 static int parse_tls_url(const char *text, struct rpx_url *url, char *err, size_t errlen)
 {
-	char tcp[sizeof(url->text) + 8];
+	char tcp[sizeof(url->text) + 8], why[400];
 	int ret;
 
 	if (strlen(text) >= sizeof(tcp) - 1) {
@@ -325,8 +325,15 @@ static int parse_tls_url(const char *text, struct rpx_url *url, char *err, size_
 		return -EINVAL;
 	}
 	snprintf(tcp, sizeof(tcp), "tcp://%s", text + 6);
-	if ((ret = rpx_url_parse_(tcp, url, err, errlen)) < 0)
+	if ((ret = rpx_url_parse_(tcp, url, why, sizeof(why))) < 0) {
+		/* Quote the URL as given: "bad URL \"tls://...\": reason". */
+		const char *reason = strstr(why, "\": ");
+
+		if (errlen > 0)
+			snprintf(err, errlen, "bad URL \"%s\": %s", text,
+			    reason != NULL ? reason + 3 : why);
 		return ret;
+	}
 	memcpy(url->text, "tls", 3);
 	return 0;
 }

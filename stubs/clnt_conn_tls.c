@@ -157,8 +157,13 @@ static void call_done(struct rpx_async *c, int err, const char *errmsg, void *re
 {
 	struct sync_call *s = arg;
 
-	(void)c;
-	(void)res; /* the one-byte placeholder; the result went to sink.res */
+	/*
+	 * res is the one-byte placeholder; the result went to sink.res. Take
+	 * the placeholder, or the library would xdr_free() it with
+	 * decode_into, which would free the caller's result.
+	 */
+	if (err == 0 && res != NULL)
+		free(rpx_async_result_take(c));
 	s->done = true;
 	s->err = err;
 	snprintf(s->msg, sizeof(s->msg), "%s", errmsg);
