@@ -162,6 +162,11 @@ int rpx_cmd_date(struct rpx_cli *cli, int argc, char **argv)
 		return RPX_EXIT_USAGE;
 	}
 
+	if (rpx_cli_fan_wanted(cli)) {
+		struct rpx_cli_date_req fr = {req.utc, req.at, req.at_seconds, req.at_nanoseconds};
+
+		return rpx_cli_fanout(cli, &rpx_fan_date, &fr, req.json);
+	}
 	ret = RPX_EXIT_OK;
 	nhosts = rpx_cli_nhosts(cli);
 	for (h = 0; h < nhosts; h++) {

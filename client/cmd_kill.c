@@ -13,7 +13,7 @@
 void rpx_cmd_kill_usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: rpx [-H URL] kill [-s SIGNAL] [--group] JOB...\n"
+	    "usage: rpx [-H URL]... kill [-s SIGNAL] [--group] JOB...\n"
 	    "\n"
 	    "Send SIGNAL (default TERM) to each JOB. Killing needs rpxd's Unix socket\n"
 	    "unless rpxd runs with --insecure.\n"
@@ -74,6 +74,13 @@ int rpx_cmd_kill(struct rpx_cli *cli, int argc, char **argv)
 			free(jobs);
 			return RPX_EXIT_USAGE;
 		}
+	}
+	if (rpx_cli_fan_wanted(cli)) {
+		struct rpx_cli_jobs_req fr = {jobs, argc - optind, sig, group, 0, 0};
+
+		ret = rpx_cli_fanout(cli, &rpx_fan_kill, &fr, 0);
+		free(jobs);
+		return ret;
 	}
 	if ((cl = rpx_cli_open_one(cli, "kill", &ret)) == NULL) {
 		free(jobs);

@@ -40,7 +40,7 @@ struct ps_req {
 void rpx_cmd_ps_usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: rpx [-H URL] ps [--all] [--tree] [--state S] [--name N] [--label K=V] [--json]\n"
+	    "usage: rpx [-H URL]... ps [--all] [--tree] [--state S] [--name N] [--label K=V] [--json]\n"
 	    "\n"
 	    "List your jobs on the host (with --all: every process of the host) as a\n"
 	    "table: JOB PID PPID PGID S UID PRI NI RSS(kB) TIME CMD. JOB is \"-\" for a\n"
@@ -124,13 +124,13 @@ static void format_cpu(uint64_t us, char *buf, size_t len)
 		    (unsigned)(s % 3600 / 60), (unsigned)(s % 60));
 }
 
-static void print_header(void)
+static void print_header(FILE *out)
 {
-	printf("%7s %7s %7s %7s S %5s %3s %3s %8s %10s CMD\n", "JOB", "PID", "PPID", "PGID", "UID",
-	    "PRI", "NI", "RSS", "TIME");
+	fprintf(out, "%7s %7s %7s %7s S %5s %3s %3s %8s %10s CMD\n", "JOB", "PID", "PPID", "PGID",
+	    "UID", "PRI", "NI", "RSS", "TIME");
 }
 
-static void print_row(const rpx_pinfo *p, int depth)
+static void print_row(FILE *out, const rpx_pinfo *p, int depth)
 {
 	char job[24], cpu[32];
 	int i;
@@ -140,18 +140,18 @@ static void print_row(const rpx_pinfo *p, int depth)
 	else
 		snprintf(job, sizeof(job), "-");
 	format_cpu(p->utime_us + p->stime_us, cpu, sizeof(cpu));
-	printf("%7s %7d %7d %7d %-1s %5u %3d %3d %8" PRIu64 " %10s ", job, p->pid, p->ppid, p->pgid,
-	    p->state_code != NULL && p->state_code[0] != '\0' ? p->state_code : "?", p->uid,
-	    p->priority, p->nice, (uint64_t)p->rss_kb, cpu);
+	fprintf(out, "%7s %7d %7d %7d %-1s %5u %3d %3d %8" PRIu64 " %10s ", job, p->pid, p->ppid,
+	    p->pgid, p->state_code != NULL && p->state_code[0] != '\0' ? p->state_code : "?",
+	    p->uid, p->priority, p->nice, (uint64_t)p->rss_kb, cpu);
 	/* ps --forest: four columns per level, "\_ " before a child. */
 	for (i = 1; i < depth; i++)
-		fputs("    ", stdout);
+		fputs("    ", out);
 	if (depth > 0)
-		fputs(" \\_ ", stdout);
+		fputs(" \\_ ", out);
 	if (p->cmdline != NULL && p->cmdline[0] != '\0')
-		printf("%s\n", p->cmdline);
+		fprintf(out, "%s\n", p->cmdline);
 	else
-		printf("[%s]\n", p->name != NULL ? p->name : "");
+		fprintf(out, "[%s]\n", p->name != NULL ? p->name : "");
 }
 
 static void json_labels(FILE *out, const rpx_label *l, u_int n)
@@ -198,13 +198,27 @@ static void json_pinfo_members(FILE *out, const rpx_pinfo *p)
 	json_labels(out, p->labels.labels_val, p->labels.labels_len);
 }
 
-static void print_json(const rpx_pinfo *p, int depth)
+static void print_json(FILE *out, const rpx_pinfo *p, int depth)
 {
-	fputc('{', stdout);
-	json_pinfo_members(stdout, p);
+	fputc('{', out);
+	json_pinfo_members(out, p);
 	if (depth >= 0)
-		printf(",\"depth\":%d", depth);
-	fputs("}\n", stdout);
+		fprintf(out, ",\"depth\":%d", depth);
+	fputs("}\n", out);
+}
+
+/* For the fan-out (fanout_cmds.c): the table's header, one row, or one JSON line. */
+void rpx_cli_ps_header(FILE *out)
+{
+	print_header(out);
+}
+
+void rpx_cli_ps_row(FILE *out, const rpx_pinfo *p, int json)
+{
+	if (json)
+		print_json(out, p, -1);
+	else
+		print_row(out, p, 0);
 }
 
 static int print_flat(const rpx_pinfo *p, void *arg)
@@ -212,9 +226,9 @@ static int print_flat(const rpx_pinfo *p, void *arg)
 	const struct ps_req *req = arg;
 
 	if (req->json)
-		print_json(p, -1);
+		print_json(stdout, p, -1);
 	else
-		print_row(p, 0);
+		print_row(stdout, p, 0);
 	return 0;
 }
 
@@ -287,9 +301,9 @@ static void print_subtree(const struct ps_req *req, struct ps_rows *t, size_t r,
 
 	t->printed[r] = 1;
 	if (req->json)
-		print_json(t->rows[r], depth);
+		print_json(stdout, t->rows[r], depth);
 	else
-		print_row(t->rows[r], depth);
+		print_row(stdout, t->rows[r], depth);
 	for (i = 0; i < t->nrows; i++) {
 		/* printed[] also breaks a cycle of parent links, should /proc change under us. */
 		if (!t->printed[i] && t->rows[i]->ppid == t->rows[r]->pid &&
@@ -316,7 +330,7 @@ static int ps_tree(struct rpx_client *cl, const struct ps_req *req)
 		return RPX_EXIT_FAIL;
 	}
 	if (!req->json)
-		print_header();
+		print_header(stdout);
 	/* Roots: rows whose parent is not listed; then whatever a cycle left over. */
 	for (i = 0; i < t.nrows; i++)
 		if (!t.printed[i] && !has_pid(&t, t.rows[i]->ppid))
@@ -413,13 +427,20 @@ int rpx_cmd_ps(struct rpx_cli *cli, int argc, char **argv)
 		rpx_cli_warn("ps: unexpected argument \"%s\"", argv[optind]);
 		return RPX_EXIT_USAGE;
 	}
+	if (rpx_cli_fan_wanted(cli)) {
+		if (req.tree) {
+			rpx_cli_warn("ps: --tree takes one host");
+			return RPX_EXIT_USAGE;
+		}
+		return rpx_cli_fanout(cli, &rpx_fan_ps, &req.opts, req.json);
+	}
 	if ((cl = rpx_cli_open_one(cli, "ps", &ret)) == NULL)
 		return ret;
 	if (req.tree) {
 		ret = ps_tree(cl, &req);
 	} else {
 		if (!req.json)
-			print_header();
+			print_header(stdout);
 		ret = RPX_EXIT_OK;
 		if (rpx_proc_list_each(cl, &req.opts, print_flat, &req) < 0) {
 			rpx_cli_warn("ps: %s", rpx_client_error(cl));

@@ -56,7 +56,7 @@ static int forward_signals(void *arg)
 
 void rpx_cmd_run_usage(FILE *out)
 {
-	fprintf(out, "usage: rpx [-H URL] run [OPTIONS] [--] COMMAND [ARGS]...\n"
+	fprintf(out, "usage: rpx [-H URL]... run [OPTIONS] [--] COMMAND [ARGS]...\n"
 	             "\n"
 	             "Run COMMAND on the host: its stdout and stderr are copied to ours as they\n"
 	             "come, and rpx exits with its exit code, or 128 + the signal that ended\n"
@@ -83,6 +83,10 @@ int rpx_cmd_run(struct rpx_cli *cli, int argc, char **argv)
 	        0 ||
 	    done)
 		goto out;
+	if (rpx_cli_fan_wanted(cli)) {
+		ret = rpx_cli_fanout(cli, &rpx_fan_run, &sp, 0);
+		goto out;
+	}
 	if ((cl = rpx_cli_open_one(cli, "run", &ret)) == NULL ||
 	    (r.kill_cl = rpx_cli_open_one(cli, "run", &ret)) == NULL)
 		goto out;

@@ -13,7 +13,7 @@
 void rpx_cmd_spawn_usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: rpx [-H URL] spawn [OPTIONS] [--] COMMAND [ARGS]...\n"
+	    "usage: rpx [-H URL]... spawn [OPTIONS] [--] COMMAND [ARGS]...\n"
 	    "\n"
 	    "Start COMMAND on the host as a job and print its job ID. COMMAND is looked\n"
 	    "up in the host's PATH; with --shell it is a /bin/sh -c command line.\n"
@@ -37,6 +37,10 @@ int rpx_cmd_spawn(struct rpx_cli *cli, int argc, char **argv)
 	         &done)) != 0 ||
 	    done)
 		goto out;
+	if (rpx_cli_fan_wanted(cli)) {
+		ret = rpx_cli_fanout(cli, &rpx_fan_spawn, &sp, sp.json);
+		goto out;
+	}
 	if ((cl = rpx_cli_open_one(cli, "spawn", &ret)) == NULL)
 		goto out;
 	if (rpx_proc_spawn(cl, &sp.opts, &res) < 0) {

@@ -19,7 +19,7 @@
 void rpx_cmd_wait_usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: rpx [-H URL] wait [--timeout SEC] [--keep] [--json] JOB...\n"
+	    "usage: rpx [-H URL]... wait [--timeout SEC] [--keep] [--json] JOB...\n"
 	    "\n"
 	    "Wait until JOB ends (with several, the first of them; its ID is printed) and\n"
 	    "exit with its exit code, or 128 + the signal that ended it.\n"
@@ -100,6 +100,13 @@ int rpx_cmd_wait(struct rpx_cli *cli, int argc, char **argv)
 			free(jobs);
 			return RPX_EXIT_USAGE;
 		}
+	}
+	if (rpx_cli_fan_wanted(cli)) {
+		struct rpx_cli_jobs_req fr = {jobs, njobs, 0, 0, timeout_ms, keep};
+
+		ret = rpx_cli_fanout(cli, &rpx_fan_wait, &fr, json);
+		free(jobs);
+		return ret;
 	}
 	if ((cl = rpx_cli_open_one(cli, "wait", &ret)) == NULL) {
 		free(jobs);

@@ -148,6 +148,10 @@ int rpx_cli_common_opt(struct rpx_cli *cli, int opt, const char *arg)
 	case RPX_CLI_OPT_KEY:
 		cli->tls.key_file = arg;
 		return 0;
+	case RPX_CLI_OPT_HOSTS:
+	case RPX_CLI_OPT_PARALLEL:
+	case RPX_CLI_OPT_HOST_TIMEOUT:
+		return rpx_cli_fan_opt(cli, opt, arg); /* fanout.c */
 	default:
 		return RPX_EXIT_USAGE;
 	}

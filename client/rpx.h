@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include <rpx/client.h>
+#include <rpx/fanout.h>
 
 enum {
 	RPX_EXIT_OK = 0,
@@ -21,13 +22,15 @@ enum {
 	RPX_EXIT_USAGE = 2,
 };
 
-#define RPX_CLI_MAX_HOSTS 64
+#define RPX_CLI_MAX_HOSTS 4096
 
 /* Options shared by every subcommand, from the command line and the environment. */
 struct rpx_cli {
 	const char *hosts[RPX_CLI_MAX_HOSTS]; /* -H URL... ; none: $RPX_HOST, else the default */
 	int nhosts;
 	struct rpx_client_opts opts;
+	int parallel; /* --parallel N: hosts at a time in a fan-out; 0: the default */
+	int host_timeout_ms; /* --host-timeout MS: deadline of each host; 0: none */
 	struct rpx_tls_opts tls; /* --ca/--cert/--key; unset: $RPX_CA/$RPX_CERT/$RPX_KEY */
 };
 
@@ -52,14 +55,23 @@ enum {
 	RPX_CLI_OPT_CERT,
 	RPX_CLI_OPT_KEY,
 };
-#define RPX_CLI_COMMON_LONGOPTS                                                            \
-	{"host", required_argument, NULL, 'H'}, {"timeout", required_argument, NULL, 't'}, \
-	    {"retry", required_argument, NULL, 'R'},                                       \
-	    {"ca", required_argument, NULL, RPX_CLI_OPT_CA},                               \
-	    {"cert", required_argument, NULL, RPX_CLI_OPT_CERT},                           \
-	    {"key", required_argument, NULL, RPX_CLI_OPT_KEY},                             \
-	{                                                                                  \
-		"help", no_argument, NULL, 'h'                                             \
+/* Long-only common options of the fan-out (values above the TLS ones). */
+enum {
+	RPX_CLI_OPT_HOSTS = 0x180,
+	RPX_CLI_OPT_PARALLEL,
+	RPX_CLI_OPT_HOST_TIMEOUT,
+};
+#define RPX_CLI_COMMON_LONGOPTS                                                                \
+	{"hosts", required_argument, NULL, RPX_CLI_OPT_HOSTS},                                 \
+	    {"parallel", required_argument, NULL, RPX_CLI_OPT_PARALLEL},                       \
+	    {"host-timeout", required_argument, NULL, RPX_CLI_OPT_HOST_TIMEOUT},               \
+	    {"host", required_argument, NULL, 'H'}, {"timeout", required_argument, NULL, 't'}, \
+	    {"retry", required_argument, NULL, 'R'},                                           \
+	    {"ca", required_argument, NULL, RPX_CLI_OPT_CA},                                   \
+	    {"cert", required_argument, NULL, RPX_CLI_OPT_CERT},                               \
+	    {"key", required_argument, NULL, RPX_CLI_OPT_KEY},                                 \
+	{                                                                                      \
+		"help", no_argument, NULL, 'h'                                                 \
 	}
 
 /*
@@ -169,6 +181,83 @@ void rpx_cli_spawn_free(struct rpx_cli_spawn *sp);
 
 /* The spawn options, for a subcommand's usage text. */
 void rpx_cli_spawn_usage(FILE *out);
+
+/*
+ * Fan-out (fanout.c): a command on several hosts from one event loop.
+ * With more than one host a command parses its options as usual and then
+ * hands a struct rpx_cli_fan_cmd and its parsed request to rpx_cli_fanout().
+ */
+struct rpx_cli_fan_host {
+	struct fan *fan;
+	const char *name; /* as given: the prefix of its lines */
+	int index;
+	const void *req; /* the command's parsed request */
+	struct rpx_fanout_host *fh; /* NULL before start and once done */
+	struct rpx_async *conn;
+	int started;
+	int err; /* 0, or why the host failed (errmsg) */
+	int status; /* run, wait: the job's exit status */
+	char errmsg[512];
+	struct rpx_cli_fan_lines {
+		char *data;
+		size_t len, cap;
+	} lines[2]; /* partial lines of stdout and stderr */
+	void *state; /* the command's per-host state */
+};
+
+struct rpx_cli_fan_cmd {
+	const char *name;
+	uint32_t prog; /* looked up in rpcbind for bare host names */
+	/* Makes the host's first call on c; the chain ends in rpx_cli_fan_done/_exit. */
+	void (*start)(struct rpx_cli_fan_host *h, struct rpx_async *c);
+	void (*cleanup)(struct rpx_cli_fan_host *h); /* frees h->state; may be NULL */
+};
+
+/* Runs cmd on every host; returns the exit status (0: every host ok, job status 0). */
+int rpx_cli_fanout(struct rpx_cli *cli, const struct rpx_cli_fan_cmd *cmd, const void *req,
+    int json);
+
+/* --hosts FILE, --parallel N, --host-timeout MS; 0 or RPX_EXIT_USAGE after printing why. */
+int rpx_cli_fan_opt(struct rpx_cli *cli, int opt, const char *arg);
+
+/* More than one host: the command goes through rpx_cli_fanout(). */
+int rpx_cli_fan_wanted(const struct rpx_cli *cli);
+
+/* Output of host h on stream 1 (stdout) or 2 (stderr), attributed line by line. */
+void rpx_cli_fan_write(struct rpx_cli_fan_host *h, int stream, const void *data, size_t len);
+void rpx_cli_fan_printf(struct rpx_cli_fan_host *h, int stream, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Ends host h: failed (err < 0, message naming it) or ok; ignored when it ended already. */
+void rpx_cli_fan_done(struct rpx_cli_fan_host *h, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Ends host h with its job's exit status (run, wait). */
+void rpx_cli_fan_exit(struct rpx_cli_fan_host *h, int status);
+/* 1 when h has ended (e.g. at its deadline): a callback must not continue it. */
+int rpx_cli_fan_gone(const struct rpx_cli_fan_host *h);
+int rpx_cli_fan_json(const struct rpx_cli_fan_host *h);
+struct event_base *rpx_cli_fan_base(const struct rpx_cli_fan_host *h);
+void rpx_cli_fan_each_running(void (*fn)(struct rpx_cli_fan_host *h, void *arg), void *arg);
+
+/* The async forms of the commands (fanout_cmds.c); req points to the named struct. */
+struct rpx_cli_date_req {
+	int utc;
+	int at;
+	int64_t at_seconds;
+	uint32_t at_nanoseconds;
+};
+struct rpx_cli_jobs_req {
+	const uint64_t *jobs;
+	int njobs;
+	int sig, group; /* kill */
+	int timeout_ms, keep; /* wait */
+};
+extern const struct rpx_cli_fan_cmd rpx_fan_date, rpx_fan_ping, rpx_fan_spawn, rpx_fan_run,
+    rpx_fan_ps, rpx_fan_kill, rpx_fan_wait;
+
+/* cmd_ps.c, for the fan-out: the table header, and one process as a row or JSON line. */
+void rpx_cli_ps_header(FILE *out);
+void rpx_cli_ps_row(FILE *out, const rpx_pinfo *p, int json);
 
 /* JSON output (out_json.c). */
 void rpx_json_string(FILE *out, const char *s);
