@@ -95,9 +95,12 @@ static int mutating_result(struct rpx_client *cl, const rpx_status *st)
 	return status_result(cl, st);
 }
 
-/* SPAWN and KILL over TCP/UDP: say why, and what would work. */
+/* SPAWN and KILL over TCP/UDP/TLS: say why, and what would work. */
 static int mutating_call_failed(struct rpx_client *cl, int ret)
 {
+	if (ret == -EACCES && rpx_client_auth_why_(cl) == AUTH_TOOWEAK && rpx_client_is_tls(cl))
+		return rpx_client_fail_(cl, ret,
+		    "server: authentication error: refused for security reasons (spawn and kill over TLS need a client certificate that rpxd maps to a user: --cert/--key, rpxd --tls-users)");
 	if (ret == -EACCES && rpx_client_auth_why_(cl) == AUTH_TOOWEAK)
 		return rpx_client_fail_(cl, ret,
 		    "server: authentication error: refused for security reasons (spawn and kill need the Unix socket, or rpxd --insecure)");
