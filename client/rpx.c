@@ -106,7 +106,22 @@ static void usage(FILE *out)
 	    "Exit status: 0 on success, 1 when any host or call failed (reason on\n"
 	    "stderr), 2 on a usage error. wait and run exit with the job's status\n"
 	    "(its exit code, or 128 + the signal that ended it); wait --timeout\n"
-	    "exits with 124 when no job ended in time.\n");
+	    "exits with 124 when no job ended in time.\n"
+	    "\n"
+	    "Many hosts (-H more than once, or --hosts FILE): date, spawn, run, ps,\n"
+	    "kill and wait run on every host at once from one event loop. Each output\n"
+	    "line starts with \"HOST: \"; with --json each line is one object whose\n"
+	    "first member is \"host\" (a failed host: {\"host\":...,\"ok\":false}). A\n"
+	    "failed host gets one \"rpx: HOST: why\" line; at the end stderr has a\n"
+	    "summary: \"5 hosts: 4 ok, 1 failed (tcp://...: connection refused)\".\n"
+	    "The exit status is 0 only when every host succeeded (run, wait: and every\n"
+	    "job exited 0; the summary lists each non-zero status), else 1.\n"
+	    "      --hosts FILE     hosts, one URL or host per line; # comments\n"
+	    "      --parallel N     hosts worked on at once (default %d)\n"
+	    "      --host-timeout MS  deadline of each host's whole work (default none)\n"
+	    "A bare host (no scheme, no port) finds its port through its rpcbind,\n"
+	    "else port %d.\n",
+	    RPX_FANOUT_PARALLEL, RPX_DEFAULT_PORT);
 }
 
 static int parse_ms(const char *opt, const char *arg, int *ms)
