@@ -358,6 +358,7 @@ static int drc_check(struct rpx_dispatch *d, struct rpx_call *call, uint64_t ide
 	case RPX_DRC_IN_PROGRESS:
 		call_free(call);
 		return 1;
+	case RPX_DRC_LATE:
 	case RPX_DRC_FORGOTTEN:
 	case RPX_DRC_FULL:
 	case RPX_DRC_UNKNOWN:
@@ -377,6 +378,11 @@ static int drc_check(struct rpx_dispatch *d, struct rpx_call *call, uint64_t ide
 		    "request %llu of client %016llx not run: it may have run already and its record "
 		    "is no longer kept",
 		    (unsigned long long)seq, (unsigned long long)client);
+	} else if (verdict == RPX_DRC_LATE) {
+		st->error = ESTALE;
+		snprintf(msg, sizeof(msg),
+		    "request %llu of client %016llx not run again: the client acknowledged its reply",
+		    (unsigned long long)seq, (unsigned long long)client);
 	} else if (verdict == RPX_DRC_UNKNOWN) {
 		st->error = ESTALE;
 		snprintf(msg, sizeof(msg),
@@ -389,7 +395,11 @@ static int drc_check(struct rpx_dispatch *d, struct rpx_call *call, uint64_t ide
 		    "request not run: the duplicate request cache has no room for another client");
 	}
 	st->message = msg;
-	log_warnx("%s: %s %s", call->xprt->peer, call->pi->name, msg);
+	/* A late duplicate is routine on a lossy network; the rest deserve a warning. */
+	if (verdict == RPX_DRC_LATE)
+		log_debug("%s: %s %s", call->xprt->peer, call->pi->name, msg);
+	else
+		log_warnx("%s: %s %s", call->xprt->peer, call->pi->name, msg);
 	send_reply(d, call->xprt, (struct sockaddr *)&call->peer, call->peerlen, &j);
 	st->message = NULL;
 	xdr_free(call->pi->xdr_res, call->res);

@@ -28,7 +28,8 @@ struct rpx_drc_entry {
 
 struct drc_client {
 	uint64_t id;
-	uint64_t floor; /* requests below it are refused: evicted or acknowledged */
+	uint64_t floor; /* requests below it are refused: their records may have been evicted */
+	uint64_t acked; /* the client has the replies of every request below it */
 	time_t last_seen;
 	unsigned nentries;
 	struct drc_client *hash_next;
@@ -122,6 +123,17 @@ static void replay_cb(void *arg, enum rpx_drclog_type type, uint64_t client, uin
 		for (e = TAILQ_FIRST(&c->entries); e != NULL; e = next) {
 			next = TAILQ_NEXT(e, by_client);
 			if (e->seq < c->floor)
+				entry_free(drc, e);
+		}
+		return;
+	case RPX_DRCLOG_ACK:
+		if (c == NULL && (c = client_get(drc, client, time(NULL))) == NULL)
+			return;
+		if (seq > c->acked)
+			c->acked = seq;
+		for (e = TAILQ_FIRST(&c->entries); e != NULL; e = next) {
+			next = TAILQ_NEXT(e, by_client);
+			if (e->seq < c->acked)
 				entry_free(drc, e);
 		}
 		return;
@@ -298,10 +310,10 @@ static void apply_ack(struct rpx_drc *drc, struct drc_client *c, uint64_t acked)
 {
 	struct rpx_drc_entry *e, *next;
 
-	if (c->id == 0 || acked <= c->floor)
+	if (c->id == 0 || acked <= c->acked)
 		return;
-	c->floor = acked;
-	log_record(drc, RPX_DRCLOG_FLOOR, c->id, c->floor, NULL, 0);
+	c->acked = acked;
+	log_record(drc, RPX_DRCLOG_ACK, c->id, c->acked, NULL, 0);
 	for (e = TAILQ_FIRST(&c->entries); e != NULL; e = next) {
 		next = TAILQ_NEXT(e, by_client);
 		if (e->seq < acked && e->state != ENTRY_RUNNING) {
@@ -359,6 +371,11 @@ enum rpx_drc_verdict rpx_drc_begin(struct rpx_drc *drc, uint64_t client, uint64_
 		drc->stats.full++;
 		return RPX_DRC_FULL;
 	}
+	if (client != 0 && seq < c->acked) {
+		/* The client said it has this reply: a duplicate that arrived late. */
+		drc->stats.late++;
+		return RPX_DRC_LATE;
+	}
 	if (client != 0 && seq < c->floor) {
 		drc->stats.refusals++;
 		return RPX_DRC_FORGOTTEN;
@@ -387,6 +404,8 @@ static void emit_live(struct rpx_drclog *tmp, void *arg)
 	TAILQ_FOREACH(c, &drc->client_lru, lru) {
 		if (c->floor > 0)
 			rpx_drclog_append(tmp, RPX_DRCLOG_FLOOR, c->id, c->floor, NULL, 0);
+		if (c->acked > 0)
+			rpx_drclog_append(tmp, RPX_DRCLOG_ACK, c->id, c->acked, NULL, 0);
 		TAILQ_FOREACH(e, &c->entries, by_client) {
 			if (e->state == ENTRY_DONE)
 				rpx_drclog_append(tmp, RPX_DRCLOG_DONE, e->client, e->seq, e->reply,

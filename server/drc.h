@@ -47,6 +47,7 @@ struct rpx_drc_stats {
 	uint64_t entries; /* records held now */
 	uint64_t bytes; /* reply bytes held now */
 	uint64_t clients; /* clients known now */
+	uint64_t late; /* late copies of acknowledged requests, refused */
 	uint64_t log_errors; /* records that could not be written */
 	uint64_t restored; /* records read back at start-up */
 };
@@ -58,6 +59,7 @@ enum rpx_drc_verdict {
 	RPX_DRC_FORGOTTEN, /* refuse: its record may have been evicted or acknowledged */
 	RPX_DRC_FULL, /* refuse: no room for another client */
 	RPX_DRC_UNKNOWN, /* refuse: it ran before a restart and its outcome was lost */
+	RPX_DRC_LATE, /* refuse: a late copy of a request the client has the reply of */
 };
 
 struct rpx_drc;

@@ -83,7 +83,8 @@ int rpx_drclog_append(struct rpx_drclog *log, enum rpx_drclog_type type, uint64_
 	iov[1].iov_base = (void *)data;
 	iov[1].iov_len = len;
 	if ((err = write_all(log->fd, iov, len > 0 ? 2 : 1)) < 0 ||
-	    (log->fsync && fdatasync(log->fd) < 0 && (err = -errno) < 0)) {
+	    (log->fsync && (type == RPX_DRCLOG_BEGIN || type == RPX_DRCLOG_DONE) &&
+	        fdatasync(log->fd) < 0 && (err = -errno) < 0)) {
 		log->errors++;
 		return err;
 	}

@@ -5,12 +5,15 @@
  *   BEGIN  a mutating request starts running (written before it runs)
  *   DONE   its reply, byte for byte (written before the reply is sent)
  *   FLOOR  a client's requests below a sequence number are refused from now
+ *   ACK    a client has the replies of every request below a sequence number
  *   EXPIRE a client is forgotten
  *
  * A request with a BEGIN and no DONE ran, or may have, with its outcome
  * lost: a retry of it is refused, never run. Each record is written with
  * one write(2) before the reply leaves, which a crash of rpxd cannot undo;
- * with fsync on, a crash of the machine cannot either. A torn last record
+ * with fsync on, BEGIN and DONE reach the disk before the request runs and
+ * before its reply leaves, so a crash of the machine cannot either (losing a
+ * FLOOR, ACK or EXPIRE record only keeps records longer). A torn last record
  * is ignored on replay. The file is rewritten with only live records at
  * start-up and when it grows past a bound.
  */
@@ -21,7 +24,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum rpx_drclog_type { RPX_DRCLOG_BEGIN = 1, RPX_DRCLOG_DONE, RPX_DRCLOG_FLOOR, RPX_DRCLOG_EXPIRE };
+enum rpx_drclog_type {
+	RPX_DRCLOG_BEGIN = 1,
+	RPX_DRCLOG_DONE,
+	RPX_DRCLOG_FLOOR,
+	RPX_DRCLOG_EXPIRE,
+	RPX_DRCLOG_ACK, /* the client has every reply below this sequence number */
+};
 
 struct rpx_drclog {
 	int fd;

@@ -558,6 +558,7 @@ static int proc_stats(struct rpx_call *call, void *args, void *res)
 	r->jobs_started = rpx_jobs_started(svc.jobs);
 	r->orphans_reaped = rpx_jobs_orphans_reaped(svc.jobs);
 	r->connections = svc.srv->nconns;
+	r->drc_late = c->late;
 	return 0;
 }
 

@@ -253,7 +253,7 @@ STATS_FIELDS = ("calls", "success", "rpc_mismatch", "auth_error", "prog_unavail"
                 "proc_unavail", "garbage_args", "system_err", "dropped", "cancelled", "drc_new",
                 "drc_hits", "drc_in_progress", "drc_evictions", "drc_refusals", "drc_full",
                 "drc_acked", "drc_entries", "drc_bytes", "drc_clients", "jobs_running",
-                "jobs_started", "orphans_reaped", "connections")
+                "jobs_started", "orphans_reaped", "connections", "drc_late")
 
 
 def dec_stats(results):
