@@ -34,7 +34,7 @@ struct rpx_fanout_host {
 	int failed_err; /* deferred failure: delivered by the timer */
 	char url[300];
 	char note[200]; /* "rpcbind: ...; tried port 7077: " when the lookup failed */
-	char errmsg[512];
+	char errmsg[200 + 512]; /* note, then the error text */
 };
 
 struct rpx_fanout {
@@ -69,10 +69,7 @@ static void finish(struct rpx_fanout_host *h, int err, const char *msg)
 	h->conn = NULL;
 	evtimer_del(h->timer);
 	rpx_async_close(conn); /* pending calls see -ECANCELED; h is done already */
-	h->errmsg[0] = '\0';
-	if (err < 0 && h->note[0] != '\0')
-		strcpy(h->errmsg, h->note); /* note is shorter than errmsg */
-	strncat(h->errmsg, text, sizeof(h->errmsg) - strlen(h->errmsg) - 1);
+	snprintf(h->errmsg, sizeof(h->errmsg), "%s%s", err < 0 ? h->note : "", text);
 	f->running--;
 	f->remaining--;
 	f->done(h, err, h->errmsg, f->arg);

@@ -122,9 +122,14 @@ def main():
     # Several hosts, one down: the others still answer, the status says failure.
     d = Rpxd(binary("RPXD"))
     try:
-        out, _ = expect_fail([rpx, "-H", d.urls["tcp"], "-H", "tcp://127.0.0.1:%d" % port,
-                              "-H", d.urls["unix"], "date"],
-                             "rpx: tcp://127.0.0.1:%d: connection refused" % port)
+        # One line for the failed host, then the summary.
+        argv = [rpx, "-H", d.urls["tcp"], "-H", "tcp://127.0.0.1:%d" % port, "-H", d.urls["unix"],
+                "date"]
+        st, out, err, _ = run(argv)
+        want = ["rpx: tcp://127.0.0.1:%d: connection refused" % port,
+                "3 hosts: 2 ok, 1 failed (tcp://127.0.0.1:%d: connection refused)" % port]
+        if st != 1 or err.splitlines() != want:
+            fail("%s: exit %d, stderr %r, want exit 1 and %r" % (" ".join(argv), st, err, want))
         lines = out.splitlines()
         if len(lines) != 2 or not lines[0].startswith(d.urls["tcp"] + ": ") or \
                 not lines[1].startswith(d.urls["unix"] + ": "):

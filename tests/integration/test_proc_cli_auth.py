@@ -55,8 +55,10 @@ def main():
         if out:
             fail("ps after refused spawns: %r" % out)
 
-        # Two hosts for a job command: usage error.
-        expect([rpx, "-H", u, "-H", t, "ps"], 2, stderr_re="one host at a time")
+        # Two hosts: ps runs on both (fan-out), each line prefixed by its host.
+        out, _ = expect([rpx, "-H", u, "-H", t, "ps"], 0, stderr_re=r"^2 hosts: 2 ok, 0 failed\n$")
+        if sorted(l.split(":     ")[0] for l in out.splitlines()) != sorted([u, t]):
+            fail("ps on two hosts: %r" % out)
     finally:
         d.stop()
 
