@@ -36,11 +36,17 @@ def main():
                 fail("date of 3 hosts: no single line for %s in %r" % (url, out))
 
         # --json: one object per host and line, fields typed, time close to ours.
-        out = expect_ok([rpx, "date", "--json", "-H", urls[0], "-H", urls[1], "-H", urls[2]])
+        out, _ = expect([rpx, "date", "--json", "-H", urls[0], "-H", urls[1], "-H", urls[2]], 0,
+                        stderr_re=r"^3 hosts: 3 ok, 0 failed\n$")
         lines = out.splitlines()
         if len(lines) != 3:
             fail("date --json: expected 3 lines, got %r" % out)
-        for url, l in zip(urls, lines):
+        # In the order the hosts answered: match each line to its host by "host".
+        by_host = {json.loads(l).get("host"): l for l in lines if l.startswith("{")}
+        if sorted(by_host) != sorted(urls):
+            fail("date --json: hosts %r, want %r" % (sorted(by_host), sorted(urls)))
+        for url in urls:
+            l = by_host[url]
             try:
                 obj = json.loads(l)
             except ValueError as e:
