@@ -677,7 +677,13 @@ static void job_ended(struct rpx_jobs *jobs, struct rpx_job *job, int status,
 	 * that a reader told "ended" has seen all of it. */
 	drain_pipe(jobs, job, false);
 	drain_pipe(jobs, job, true);
-	job_save(jobs, job);
+	/* A waiter that collects the record makes saving it moot: it is deleted next. */
+	TAILQ_FOREACH (l, &job->waiters, link) {
+		if (!l->waiter->keep)
+			drop = true;
+	}
+	if (!drop)
+		job_save(jobs, job);
 	while ((l = TAILQ_FIRST(&job->waiters)) != NULL) {
 		if (!l->waiter->keep)
 			drop = true;
@@ -978,6 +984,9 @@ static int resolve_user(const rpx_spawn_args *a, uid_t caller_uid, struct spawn_
 	int rc;
 
 	*found = NULL;
+	/* A job of rpxd's own user: nothing to look up or switch. */
+	if (a->user[0] == '\0' && caller_uid == geteuid())
+		return 0;
 	if (a->user[0] != '\0') {
 		rc = getpwnam_r(a->user, pw, pwbuf, pwlen, found);
 		if (*found == NULL) {
