@@ -4,6 +4,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/types.h>
 
@@ -14,21 +16,32 @@ int rpx_joblog_open(struct rpx_joblog *log, const char *path, uint64_t cap)
 	log->cap = cap;
 	log->total = 0;
 	log->eof = false;
-	log->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	return log->fd < 0 ? -errno : 0;
+	log->fd = -1;
+	log->path = strdup(path);
+	return log->path == NULL ? -ENOMEM : 0;
 }
 
 int rpx_joblog_reopen(struct rpx_joblog *log, const char *path, uint64_t cap, uint64_t total)
 {
 	log->cap = cap;
-	log->total = total;
+	log->total = 0;
 	log->eof = false;
+	if ((log->path = strdup(path)) == NULL)
+		return -ENOMEM;
 	log->fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-	return log->fd < 0 ? -errno : 0;
+	if (log->fd >= 0)
+		log->total = total;
+	return log->fd < 0 && errno != ENOENT ? -errno : 0;
+}
+
+bool rpx_joblog_captured(const struct rpx_joblog *log)
+{
+	return log->path != NULL;
 }
 
 void rpx_joblog_none(struct rpx_joblog *log)
 {
+	log->path = NULL;
 	log->fd = -1;
 	log->cap = 0;
 	log->total = 0;
@@ -40,6 +53,8 @@ void rpx_joblog_close(struct rpx_joblog *log)
 	if (log->fd >= 0)
 		close(log->fd);
 	log->fd = -1;
+	free(log->path);
+	log->path = NULL;
 }
 
 uint64_t rpx_joblog_start(const struct rpx_joblog *log)
@@ -52,6 +67,16 @@ int rpx_joblog_append(struct rpx_joblog *log, const void *data, size_t len)
 	const char *p = data;
 	int err = 0;
 
+	if (log->fd < 0) {
+		if (log->path == NULL)
+			return -EBADF;
+		log->fd =
+		    open(log->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (log->fd < 0) {
+			log->total += len; /* counted: readers see these bytes as dropped */
+			return -errno;
+		}
+	}
 	/* Only the last cap bytes of a long write can survive. */
 	if (len > log->cap) {
 		log->total += len - log->cap;

@@ -13,16 +13,24 @@
 #include <stdint.h>
 
 struct rpx_joblog {
-	int fd; /* the ring file; -1 for a discarded stream */
+	char *path; /* the ring file's path; NULL for a discarded stream */
+	int fd; /* the ring file, created at the first byte; -1 until then */
 	uint64_t cap; /* ring size */
 	uint64_t total; /* bytes written by the job so far */
 	bool eof; /* the job's end of the pipe is closed */
 };
 
-/* Opens (creates, truncates) the ring at @path; 0 or -errno. */
+/*
+ * A ring at @path, created (truncated) when the first byte comes: a job
+ * that prints nothing costs no file. 0 or -ENOMEM.
+ */
 int rpx_joblog_open(struct rpx_joblog *log, const char *path, uint64_t cap);
-/* Opens an existing ring again (rpxd restarted) with @total bytes written so far. */
+/* Opens a ring again (rpxd restarted) with @total bytes written so far; a
+ * ring never created stays to be created. 0 or -errno. */
 int rpx_joblog_reopen(struct rpx_joblog *log, const char *path, uint64_t cap, uint64_t total);
+/* Whether the stream is kept at all (not discarded). */
+bool rpx_joblog_captured(const struct rpx_joblog *log);
+
 /* A stream with no storage (discarded): always at EOF, never any byte. */
 void rpx_joblog_none(struct rpx_joblog *log);
 void rpx_joblog_close(struct rpx_joblog *log);

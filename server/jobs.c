@@ -222,8 +222,8 @@ static void job_save(struct rpx_jobs *jobs, struct rpx_job *job)
 	rec.labels.labels_val = job->labels;
 	rec.start_sec = job->start_real.tv_sec;
 	rec.start_nsec = (unsigned)job->start_real.tv_nsec;
-	rec.out_captured = job->out.fd >= 0;
-	rec.err_captured = job->err.fd >= 0;
+	rec.out_captured = rpx_joblog_captured(&job->out);
+	rec.err_captured = rpx_joblog_captured(&job->err);
 	rec.ended = job->ended;
 	rec.exit = job->exit;
 	rec.out_total = job->out.total;
@@ -592,11 +592,11 @@ static void job_release(struct rpx_jobs *jobs, struct rpx_job *job, bool forget)
 			event_free(*ev);
 		if (*fd >= 0)
 			close(*fd);
-		if (log->fd >= 0) {
-			rpx_joblog_close(log);
-			log_path(jobs, job->id, i == 0 ? "out" : "err", path, sizeof(path));
+		if (rpx_joblog_captured(log)) {
+			/* Never created if the job printed nothing: ENOENT is fine. */
 			if (forget)
-				unlink(path);
+				unlink(log->path);
+			rpx_joblog_close(log);
 		}
 	}
 	close_stdin(job);
@@ -678,7 +678,7 @@ static void job_ended(struct rpx_jobs *jobs, struct rpx_job *job, int status,
 	drain_pipe(jobs, job, false);
 	drain_pipe(jobs, job, true);
 	/* A waiter that collects the record makes saving it moot: it is deleted next. */
-	TAILQ_FOREACH (l, &job->waiters, link) {
+	TAILQ_FOREACH(l, &job->waiters, link) {
 		if (!l->waiter->keep)
 			drop = true;
 	}
@@ -1387,7 +1387,7 @@ static void restore_running(struct rpx_jobs *jobs, struct rpx_job *job)
 			struct event **ev = i == 0 ? &job->out_ev : &job->err_ev;
 			struct rpx_joblog *log = i == 0 ? &job->out : &job->err;
 
-			if (log->fd < 0)
+			if (!rpx_joblog_captured(log))
 				continue;
 			fifo_path(jobs, job->id, i == 0 ? "out" : "err", path, sizeof(path));
 			if ((*pfd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
