@@ -130,6 +130,7 @@ static void conn_fail(struct rpx_conn *conn, const char *why)
 }
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
+static void conn_tls_established(struct rpx_conn *conn);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 
@@ -262,6 +263,10 @@ static void conn_process(struct rpx_conn *conn)
 
 static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
+	struct rpx_conn *conn = arg;
+
+	if (conn->ssl != NULL && !conn->xprt.transport_cred.tls && SSL_is_init_finished(conn->ssl))
+		conn_tls_established(conn);
 	conn_process(arg);
 }
 
@@ -289,6 +294,36 @@ static const char *tls_error(struct rpx_conn *conn, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * The handshake finished: the session's identity applies from now on. Run
+ * from the event callback, or from the read callback first when libevent
+ * delivers the records that followed the client's Finished before the
+ * CONNECTED event (else those calls would be judged as clear-text TCP).
+ */
+static void conn_tls_established(struct rpx_conn *conn)
+{
+	struct rpx_cred *tc = &conn->xprt.transport_cred;
+
+	rpx_tls_peer(conn->srv->tls, conn->ssl, &conn->tls_peer);
+	conn->record_start = 0;
+	tc->tls = true;
+	tc->tls_mapped = conn->tls_peer.mapped;
+	tc->tls_uid = conn->tls_peer.uid;
+	snprintf(tc->tls_id, sizeof(tc->tls_id), "%s",
+	    conn->tls_peer.has_cert ? conn->tls_peer.fingerprint : "no certificate");
+	conn->xprt.tls_required = false;
+	snprintf(conn->xprt.peer, sizeof(conn->xprt.peer), "tls %s", conn->name + 4);
+	if (!conn->tls_peer.has_cert)
+		log_info("audit: %s: TLS session, no client certificate: read-only", conn->name);
+	else if (conn->tls_peer.mapped)
+		log_info("audit: %s: TLS session, certificate %s (%s) mapped to user %s",
+		    conn->name, conn->tls_peer.fingerprint, conn->tls_peer.subject,
+		    conn->tls_peer.user);
+	else
+		log_info("audit: %s: TLS session, certificate %s (%s) not mapped: read-only",
+		    conn->name, conn->tls_peer.fingerprint, conn->tls_peer.subject);
+}
+
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct rpx_conn *conn = arg;
@@ -296,31 +331,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (conn->ssl != NULL && !conn->xprt.transport_cred.tls) {
 		if (what & BEV_EVENT_CONNECTED) {
-			struct rpx_cred *tc = &conn->xprt.transport_cred;
-
-			rpx_tls_peer(conn->srv->tls, conn->ssl, &conn->tls_peer);
-			conn->record_start = 0;
-			tc->tls = true;
-			tc->tls_mapped = conn->tls_peer.mapped;
-			tc->tls_uid = conn->tls_peer.uid;
-			snprintf(tc->tls_id, sizeof(tc->tls_id), "%s",
-			    conn->tls_peer.has_cert ? conn->tls_peer.fingerprint
-			                            : "no certificate");
-			conn->xprt.tls_required = false;
-			snprintf(conn->xprt.peer, sizeof(conn->xprt.peer), "tls %s",
-			    conn->name + 4);
-			if (!conn->tls_peer.has_cert)
-				log_info("audit: %s: TLS session, no client certificate: read-only",
-				    conn->name);
-			else if (conn->tls_peer.mapped)
-				log_info(
-				    "audit: %s: TLS session, certificate %s (%s) mapped to user %s",
-				    conn->name, conn->tls_peer.fingerprint, conn->tls_peer.subject,
-				    conn->tls_peer.user);
-			else
-				log_info(
-				    "audit: %s: TLS session, certificate %s (%s) not mapped: read-only",
-				    conn->name, conn->tls_peer.fingerprint, conn->tls_peer.subject);
+			conn_tls_established(conn);
 			return;
 		}
 		if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
