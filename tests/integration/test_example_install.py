@@ -78,9 +78,11 @@ def main():
         sh([cc, "-Wall", "-Wextra", "-Werror", "-o", exe_pc, EXAMPLE_C] + extra + cflags + libs)
         # Static: librpx.a plus what it needs (libtirpc).
         exe_static = os.path.join(tmp, "date_now_static")
-        tirpc_libs = sh([pkgconfig, "--libs", "libtirpc"]).split()
+        # What librpx.a needs, as `pkg-config --static` tells (libtirpc, libevent, OpenSSL).
+        static_libs = [f for f in sh([pkgconfig, "--static", "--libs", "librpx"], env=pcenv).split()
+                       if f != "-lrpx" and not f.startswith("-L")]
         sh([cc, "-Wall", "-Wextra", "-Werror", "-o", exe_static, EXAMPLE_C] + extra + cflags +
-           [os.path.join(libdir, "librpx.a")] + tirpc_libs)
+           [os.path.join(libdir, "librpx.a")] + static_libs)
 
         # find_package(rpx) in a tiny CMake project.
         proj = os.path.join(tmp, "proj")
