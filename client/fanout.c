@@ -382,11 +382,11 @@ static int read_hosts(struct rpx_cli *cli, const char *path)
 		if (cli->nhosts == RPX_CLI_MAX_HOSTS) {
 			rpx_cli_warn("too many hosts (at most %d)", RPX_CLI_MAX_HOSTS);
 			ret = RPX_EXIT_USAGE;
-		} else if ((cli->hosts[cli->nhosts] = strdup(p)) == NULL) {
+		} else if ((cli->owned[cli->nowned] = strdup(p)) == NULL) {
 			rpx_cli_warn("out of memory");
 			ret = RPX_EXIT_FAIL;
 		} else {
-			cli->nhosts++; /* the copies live until exit */
+			cli->hosts[cli->nhosts++] = cli->owned[cli->nowned++];
 		}
 	}
 	free(line);

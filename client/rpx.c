@@ -219,18 +219,16 @@ struct rpx_client *rpx_cli_open(const struct rpx_cli *cli, int i)
 	return cl;
 }
 
-int main(int argc, char **argv)
+static int run(struct rpx_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    RPX_CLI_COMMON_LONGOPTS,
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct rpx_cli cli;
 	const struct rpx_cmd *cmd;
 	int opt, ret;
 
-	memset(&cli, 0, sizeof(cli));
 	/* '+': stop at the subcommand, whose options are its own. */
 	while (
 	    (opt = getopt_long(argc, argv, "+" RPX_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
@@ -245,7 +243,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "Try 'rpx --help'.\n");
 			return RPX_EXIT_USAGE;
 		default:
-			if ((ret = rpx_cli_common_opt(&cli, opt, optarg)) != 0)
+			if ((ret = rpx_cli_common_opt(cli, opt, optarg)) != 0)
 				return ret;
 		}
 	}
@@ -269,10 +267,20 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	optind = 0; /* glibc: full re-initialisation for the subcommand's getopt_long */
-	ret = cmd->run(&cli, argc, argv);
+	ret = cmd->run(cli, argc, argv);
 	if (fflush(stdout) != 0 && ret == RPX_EXIT_OK) {
 		rpx_cli_warn("write error on standard output");
 		ret = RPX_EXIT_FAIL;
 	}
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static struct rpx_cli cli; /* large: not on the stack */
+	int ret = run(&cli, argc, argv);
+
+	for (int i = 0; i < cli.nowned; i++)
+		free(cli.owned[i]);
 	return ret;
 }

@@ -28,6 +28,8 @@ enum {
 struct rpx_cli {
 	const char *hosts[RPX_CLI_MAX_HOSTS]; /* -H URL... ; none: $RPX_HOST, else the default */
 	int nhosts;
+	char *owned[RPX_CLI_MAX_HOSTS]; /* host names read from --hosts files, freed at exit */
+	int nowned;
 	struct rpx_client_opts opts;
 	int parallel; /* --parallel N: hosts at a time in a fan-out; 0: the default */
 	int host_timeout_ms; /* --host-timeout MS: deadline of each host; 0: none */
