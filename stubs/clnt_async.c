@@ -896,25 +896,10 @@ out:
 
 static int check_opts(const struct rpx_async_opts *o, char *why, size_t whylen)
 {
-	size_t i;
-
 	if (o == NULL)
 		return 0;
-	if (o->timeout_ms < 0 || o->retry_ms < 0) {
-		snprintf(why, whylen, "timeout and retry interval must not be negative");
-		return -EINVAL;
-	}
-	if (o->flags != 0) {
-		snprintf(why, whylen, "unknown flags 0x%x", o->flags);
-		return -EINVAL;
-	}
-	for (i = 0; i < sizeof(o->reserved) / sizeof(o->reserved[0]); i++) {
-		if (o->reserved[i] != 0) {
-			snprintf(why, whylen, "reserved option fields must be 0");
-			return -EINVAL;
-		}
-	}
-	return 0;
+	return rpx_opts_check_(o->timeout_ms, o->retry_ms, o->flags, o->reserved,
+	    sizeof(o->reserved) / sizeof(o->reserved[0]), why, whylen);
 }
 
 static uint32_t random_xid(void)

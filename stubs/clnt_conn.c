@@ -290,27 +290,32 @@ int rpx_client_auth_why_(const struct rpx_client *cl)
 	return (int)cl->auth_why;
 }
 
-static int check_opts(const struct rpx_client_opts *opts, char *why, size_t whylen)
+int rpx_opts_check_(int timeout_ms, int retry_ms, unsigned int flags, const int *reserved,
+    size_t nreserved, char *why, size_t whylen)
 {
-	size_t i;
-
-	if (opts == NULL)
-		return 0;
-	if (opts->timeout_ms < 0 || opts->retry_ms < 0) {
+	if (timeout_ms < 0 || retry_ms < 0) {
 		snprintf(why, whylen, "timeout and retry interval must not be negative");
 		return -EINVAL;
 	}
-	if (opts->flags != 0) {
-		snprintf(why, whylen, "unknown flags 0x%x", opts->flags);
+	if (flags != 0) {
+		snprintf(why, whylen, "unknown flags 0x%x", flags);
 		return -EINVAL;
 	}
-	for (i = 0; i < sizeof(opts->reserved) / sizeof(opts->reserved[0]); i++) {
-		if (opts->reserved[i] != 0) {
+	for (size_t i = 0; i < nreserved; i++) {
+		if (reserved[i] != 0) {
 			snprintf(why, whylen, "reserved option fields must be 0");
 			return -EINVAL;
 		}
 	}
 	return 0;
+}
+
+static int check_opts(const struct rpx_client_opts *opts, char *why, size_t whylen)
+{
+	if (opts == NULL)
+		return 0;
+	return rpx_opts_check_(opts->timeout_ms, opts->retry_ms, opts->flags, opts->reserved,
+	    sizeof(opts->reserved) / sizeof(opts->reserved[0]), why, whylen);
 }
 
 /* tls://HOST:PORT: parsed as tcp://HOST:PORT, named tls://. */

@@ -76,6 +76,14 @@ void rpx_client_reqid_(struct rpx_client *cl, uint64_t *client, uint64_t *seq, u
 int rpx_client_auth_why_(const struct rpx_client *cl);
 
 /*
+ * The checks every options struct of the library shares: non-negative
+ * timeout and retry interval, no unknown flags, reserved fields zero.
+ * 0, or -EINVAL with the reason in @why.
+ */
+int rpx_opts_check_(int timeout_ms, int retry_ms, unsigned int flags, const int *reserved,
+    size_t nreserved, char *why, size_t whylen);
+
+/*
  * clnt_conn_tls.c: the transport of a tls:// client, one struct rpx_async
  * on a private event_base, driven only while a call waits. Texts in why
  * carry no URL.
