@@ -327,24 +327,6 @@ static void conn_ready(struct rpx_async *c)
 
 /* ---- replies ------------------------------------------------------------ */
 
-static const char *auth_why(enum auth_stat why)
-{
-	switch (why) {
-	case AUTH_BADCRED:
-		return "bad credential";
-	case AUTH_REJECTEDCRED:
-		return "credential rejected";
-	case AUTH_BADVERF:
-		return "bad verifier";
-	case AUTH_REJECTEDVERF:
-		return "verifier rejected";
-	case AUTH_TOOWEAK:
-		return "refused for security reasons";
-	default:
-		return "rejected";
-	}
-}
-
 static struct async_call *find_sent(struct rpx_async *c, uint32_t xid)
 {
 	struct async_call *call;
@@ -402,7 +384,7 @@ static void handle_reply(struct rpx_async *c, const unsigned char *msg, size_t l
 			    (unsigned long)m.rjcted_rply.rj_vers.high);
 		else
 			call_fail(call, -EACCES, "server: authentication error: %s",
-			    auth_why(m.rjcted_rply.rj_why));
+			    rpx_auth_why_(m.rjcted_rply.rj_why));
 		return;
 	}
 	if (m.acpted_rply.ar_stat != SUCCESS)

@@ -449,7 +449,7 @@ const char *rpx_version(void)
 	return RPX_VERSION;
 }
 
-static const char *auth_why(enum auth_stat why)
+const char *rpx_auth_why_(enum auth_stat why)
 {
 	switch (why) {
 	case AUTH_BADCRED:
@@ -516,7 +516,7 @@ static int call_failed(struct rpx_client *cl, enum rpx_call_policy_ policy, enum
 	case RPC_AUTHERROR:
 		cl->auth_why = re.re_why;
 		return rpx_client_fail_(cl, -EACCES, "server: authentication error: %s",
-		    auth_why(re.re_why));
+		    rpx_auth_why_(re.re_why));
 	case RPC_CANTDECODERES:
 		return rpx_client_fail_(cl, -EBADMSG, "cannot decode the reply");
 	case RPC_CANTENCODEARGS:
@@ -691,7 +691,7 @@ static enum auth_stat auth_why_from_text(const char *text)
 	if (strncmp(text, prefix, sizeof(prefix) - 1) != 0)
 		return AUTH_FAILED;
 	for (w = AUTH_BADCRED; w <= AUTH_TOOWEAK; w++) {
-		if (strcmp(text + sizeof(prefix) - 1, auth_why((enum auth_stat)w)) == 0)
+		if (strcmp(text + sizeof(prefix) - 1, rpx_auth_why_((enum auth_stat)w)) == 0)
 			return (enum auth_stat)w;
 	}
 	return AUTH_FAILED;

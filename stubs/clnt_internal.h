@@ -75,6 +75,9 @@ void rpx_client_reqid_(struct rpx_client *cl, uint64_t *client, uint64_t *seq, u
 /* The auth_stat of the last call refused with AUTH_ERROR. */
 int rpx_client_auth_why_(const struct rpx_client *cl);
 
+/* The text for an RFC 5531 auth_stat, as every client error message words it. */
+const char *rpx_auth_why_(enum auth_stat why);
+
 /*
  * The checks every options struct of the library shares: non-negative
  * timeout and retry interval, no unknown flags, reserved fields zero.
