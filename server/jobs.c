@@ -310,6 +310,19 @@ static void err_cb(evutil_socket_t fd, short what, void *arg)
 		wake_followers(job->jobs, job);
 }
 
+/* Reads a job's output stream from @fd (the read end of its FIFO) as it comes. */
+static void watch_stream(struct rpx_jobs *jobs, struct rpx_job *job, bool is_err, int fd)
+{
+	int *pfd = is_err ? &job->err_pipe : &job->out_pipe;
+	struct event **ev = is_err ? &job->err_ev : &job->out_ev;
+
+	*pfd = fd;
+	*ev = event_new(jobs->base, fd, EV_READ | EV_PERSIST, is_err ? err_cb : out_cb, job);
+	if (*ev == NULL || event_add(*ev, NULL) < 0)
+		log_warnx("job %llu: output not watched: out of memory",
+		    (unsigned long long)job->id);
+}
+
 static void close_stdin(struct rpx_job *job)
 {
 	if (job->in_ev != NULL)
@@ -1179,18 +1192,12 @@ int rpx_jobs_spawn(struct rpx_jobs *jobs, const rpx_spawn_args *a, uid_t owner, 
 		}
 	}
 	if (w.parent_out >= 0) {
-		job->out_pipe = w.parent_out;
+		watch_stream(jobs, job, false, w.parent_out);
 		w.parent_out = -1;
-		job->out_ev =
-		    event_new(jobs->base, job->out_pipe, EV_READ | EV_PERSIST, out_cb, job);
-		event_add(job->out_ev, NULL);
 	}
 	if (w.parent_err >= 0) {
-		job->err_pipe = w.parent_err;
+		watch_stream(jobs, job, true, w.parent_err);
 		w.parent_err = -1;
-		job->err_ev =
-		    event_new(jobs->base, job->err_pipe, EV_READ | EV_PERSIST, err_cb, job);
-		event_add(job->err_ev, NULL);
 	}
 	if (w.parent_in >= 0) {
 		job->in_pipe = w.parent_in;
@@ -1383,19 +1390,15 @@ static void restore_running(struct rpx_jobs *jobs, struct rpx_job *job)
 		jobs->running++;
 		jobs->restored_running++;
 		for (int i = 0; i < 2; i++) {
-			int *pfd = i == 0 ? &job->out_pipe : &job->err_pipe;
-			struct event **ev = i == 0 ? &job->out_ev : &job->err_ev;
 			struct rpx_joblog *log = i == 0 ? &job->out : &job->err;
 
 			if (!rpx_joblog_captured(log))
 				continue;
 			fifo_path(jobs, job->id, i == 0 ? "out" : "err", path, sizeof(path));
-			if ((*pfd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+			if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
 				continue;
 			log->eof = false;
-			*ev = event_new(jobs->base, *pfd, EV_READ | EV_PERSIST,
-			    i == 0 ? out_cb : err_cb, job);
-			event_add(*ev, NULL);
+			watch_stream(jobs, job, i == 1, fd);
 		}
 		log_info("job %llu (pid %d) still runs: adopted; its exit status will be unknown",
 		    (unsigned long long)job->id, job->pid);
