@@ -383,6 +383,23 @@ static int proc_info(struct rpx_call *call, void *args, void *res)
 		pinfo_complete(&r->info);
 		return 0;
 	}
+	if (is_datagram(call)) {
+		/* argv alone may not fit a datagram: say so rather than send nothing. */
+		size_t size = 1024 + RPX_CMDLINE_MAX + strlen(job->cwd) + strlen(job->name);
+
+		for (char **a = job->argv; *a != NULL; a++)
+			size += 8 + strlen(*a);
+		for (unsigned i = 0; i < job->nlabels; i++)
+			size += 16 + strlen(job->labels[i].key) + strlen(job->labels[i].value);
+		if (size > LIST_DGRAM_BUDGET) {
+			status_set(&r->status, EMSGSIZE,
+			    "job %llu: the INFO reply (about %zu bytes) does not fit a UDP datagram; "
+			    "ask over TCP or the Unix socket",
+			    (unsigned long long)job->id, size);
+			pinfo_complete(&r->info);
+			return 0;
+		}
+	}
 	pinfo_from_job(job, &r->info);
 	pinfo_complete(&r->info);
 	free(r->cwd);

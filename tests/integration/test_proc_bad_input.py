@@ -125,6 +125,23 @@ def case_unknown_and_invalid():
         assert_serves(d)
 
 
+def case_info_too_big_for_udp():
+    """INFO of a job whose argv exceeds a datagram, asked over UDP: EMSGSIZE with a clear
+    message (not a reply that is never sent); over the Unix socket the same INFO works."""
+    with start_rpxd(["--insecure"], transports=("unix", "udp")) as d, ProcClient(d) as c:
+        argv = ["sh", "-c", "sleep 30", "x"] + ["a" * 4000] * 20
+        s = c.spawn_ok(argv)
+        expect_ok(c.info(s.job).status, "INFO over unix")
+        eq(len(c.info(s.job).argv), len(argv), "argv entries over unix")
+        with ProcClient(d, "udp") as u:
+            expect_err(u.info(s.job).status, errno.EMSGSIZE, "INFO over UDP", "UDP datagram")
+            small = c.spawn_ok(["sleep", "30"])
+            expect_ok(u.info(small.job).status, "INFO of a small job over UDP")
+        for j in (s.job, small.job):
+            expect_ok(c.kill(j, 9).status, "KILL")
+            c.wait_ok(j, 5000)
+
+
 def case_list_limits_and_paging():
     """LIST limit 0 and 100,000 mean 1000; limit 2 pages jobs 2 by 2 with next_cursor and
     more; filters by name, label and state; LIST ALL pages the host's processes."""
@@ -181,4 +198,4 @@ def case_list_limits_and_paging():
 
 if __name__ == "__main__":
     main([case_argv_bounds, case_other_bounds, case_record_over_max, case_unknown_and_invalid,
-          case_list_limits_and_paging])
+          case_list_limits_and_paging, case_info_too_big_for_udp])
