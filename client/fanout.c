@@ -191,6 +191,9 @@ static void on_host_done(struct rpx_fanout_host *fh, int err, const char *errmsg
 	if (f->cmd->cleanup != NULL)
 		f->cmd->cleanup(h);
 	h->fh = NULL;
+	/* The last host: leave the loop now, not at the next check (the command's events may remain). */
+	if (rpx_fanout_remaining(f->fanout) == 0)
+		event_base_loopbreak(f->base);
 }
 
 static void on_progress(evutil_socket_t fd, short what, void *arg)
