@@ -346,8 +346,9 @@ class Hosts:
 
     _live = []
 
-    def __init__(self, n, rpxd=None, rpx=None, budget=None):
+    def __init__(self, n, rpxd=None, rpx=None, budget=None, mesh=True):
         self.n = n
+        self.mesh = mesh  # neighbour entries between hosts too (not only to the client)
         self.pid = os.getpid()
         self.rpxd = rpxd or binary("RPXD")
         self.rpx_bin = rpx or binary("RPX")
@@ -406,7 +407,7 @@ class Hosts:
         for h in self.hosts:
             self._neigh(self.client_ns, h.addr, h.mac)
             self._neigh(h.ns, CLIENT_ADDR, "02:00:c6:12:00:fe")
-            for other in self.hosts:
+            for other in self.hosts if self.mesh else ():
                 if other is not h:
                     self._neigh(h.ns, other.addr, other.mac)
         for h in self.hosts:
