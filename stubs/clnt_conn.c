@@ -19,6 +19,9 @@
  * answers from its record, and idempotent reads). A mutating call with no
  * reply by the deadline is reported as "outcome unknown", never as failed.
  *
+ * A bare host (no scheme, no port) first asks the host's rpcbind for
+ * rpxd's port (lookup_bare(); the rule is clnt_url.c's, as in the fan-out).
+ *
  * tls:// clients have no CLIENT: their transport is clnt_conn_tls.c (the
  * async layer on a private loop), under the same deadlines and policies
  * (client_call_tls).
@@ -40,6 +43,10 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+
+#include <rpc/rpc.h>
+#include <rpc/rpcb_prot.h>
+#include <rpx/fanout.h>
 
 #include "clnt_internal.h"
 
@@ -343,6 +350,39 @@ static int parse_tls_url(const char *text, struct rpx_url *url, char *err, size_
 	return 0;
 }
 
+/*
+ * A bare host (no scheme, no port): the URL of its rpxd, from its rpcbind
+ * as clnt_create() would find it. One GETADDR call for the DATE program
+ * (every rpxd serves it) on a sync client of tcp://HOST:111, bounded by
+ * the client's timeout and RPX_FANOUT_RPCBIND_MS; the fallback rule and the
+ * note for a failed connect are clnt_url.c's, shared with the fan-out.
+ */
+static void lookup_bare(const char *host, int timeout_ms, char *url, size_t urllen, char *note,
+    size_t notelen)
+{
+	struct rpx_client_opts o;
+	struct rpx_client *rb;
+	struct rpcb args;
+	char rburl[300], why[600];
+	char *uaddr = NULL;
+	int ret = -EIO;
+
+	memset(&o, 0, sizeof(o));
+	o.timeout_ms = timeout_ms < RPX_FANOUT_RPCBIND_MS ? timeout_ms : RPX_FANOUT_RPCBIND_MS;
+	rpx_url_bare_tcp_(host, RPX_FANOUT_RPCBIND_PORT, rburl, sizeof(rburl));
+	if ((rb = rpx_client_open(rburl, &o, why, sizeof(why))) != NULL) {
+		rpx_rpcbind_args_(&args, RPX_DATE_PROG, RPX_DATE_VERS);
+		ret = rpx_client_call(rb, RPCBPROG, RPCBVERS4, RPCBPROC_GETADDR,
+		    (xdrproc_t)xdr_rpcb, &args, (xdrproc_t)xdr_wrapstring, &uaddr);
+		if (ret < 0)
+			snprintf(why, sizeof(why), "%s: %s", rburl, rpx_client_error(rb));
+	}
+	rpx_url_from_rpcbind_(host, RPX_DATE_PROG, ret, why, uaddr, url, urllen, note, notelen);
+	if (uaddr != NULL)
+		xdr_free((xdrproc_t)xdr_wrapstring, (char *)&uaddr);
+	rpx_client_close(rb);
+}
+
 struct rpx_client *rpx_client_open(const char *url, const struct rpx_client_opts *opts, char *err,
     size_t errlen)
 {
@@ -353,7 +393,7 @@ struct rpx_client *rpx_client_open_tls(const char *url, const struct rpx_client_
     const struct rpx_tls_opts *tls, char *err, size_t errlen)
 {
 	char defurl[sizeof(((struct rpx_url *)0)->text)];
-	char why[600] = "";
+	char why[600] = "", note[200] = "";
 	struct rpx_client *cl;
 	int ret;
 
@@ -380,6 +420,12 @@ struct rpx_client *rpx_client_open_tls(const char *url, const struct rpx_client_
 		goto fail_why;
 	cl->timeout_ms =
 	    opts != NULL && opts->timeout_ms > 0 ? opts->timeout_ms : RPX_CLIENT_TIMEOUT_MS;
+	if (rpx_url_is_bare_(url)) {
+		lookup_bare(cl->url.host, cl->timeout_ms, defurl, sizeof(defurl), note,
+		    sizeof(note));
+		if (rpx_url_parse_(defurl, &cl->url, err, errlen) < 0)
+			goto fail;
+	}
 	cl->retry_ms = opts != NULL && opts->retry_ms > 0 ? opts->retry_ms : RPX_CLIENT_RETRY_MS;
 	if (cl->retry_ms > cl->timeout_ms)
 		cl->retry_ms = cl->timeout_ms;
@@ -398,7 +444,7 @@ struct rpx_client *rpx_client_open_tls(const char *url, const struct rpx_client_
 	return cl;
 fail_why:
 	if (errlen > 0)
-		snprintf(err, errlen, "%s: %s", cl->url.text, why);
+		snprintf(err, errlen, "%s%s: %s", note, cl->url.text, why);
 fail:
 	rpx_tls_conn_free_(cl->tls);
 	free(cl);

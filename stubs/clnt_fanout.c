@@ -22,6 +22,8 @@
 #include <rpx/client.h>
 #include <rpx/fanout.h>
 
+#include "clnt_internal.h"
+
 enum host_state { HOST_WAITING, HOST_RPCBIND, HOST_RUNNING, HOST_DONE };
 
 struct rpx_fanout_host {
@@ -101,76 +103,19 @@ static void fail_later(struct rpx_fanout_host *h, int err, const char *msg)
 	evtimer_add(h->timer, &now);
 }
 
-/* A bare host: no scheme, no port ("name", "1.2.3.4", "[::1]", "::1"). */
-static int is_bare(const char *t)
-{
-	const char *colon;
-
-	if (strstr(t, "://") != NULL || strncmp(t, "unix:", 5) == 0 || t[0] == '/')
-		return 0;
-	if (t[0] == '[')
-		return strchr(t, ']') != NULL && strchr(t, ']')[1] == '\0';
-	colon = strchr(t, ':');
-	return colon == NULL || strchr(colon + 1, ':') != NULL;
-}
-
-/* "[::1]" or "::1" -> "[::1]"; names and IPv4 unchanged. */
-static void url_host(const char *t, char *buf, size_t len)
-{
-	if (t[0] != '[' && strchr(t, ':') != NULL)
-		snprintf(buf, len, "[%s]", t);
-	else
-		snprintf(buf, len, "%s", t);
-}
-
-/* "h1.h2.h3.h4.p1.p2" (or an IPv6 universal address) -> port, or -EINVAL. */
-static int uaddr_port(const char *uaddr)
-{
-	const char *p2 = strrchr(uaddr, '.'), *p1;
-	char *end;
-	long hi, lo;
-
-	if (p2 == NULL || p2 == uaddr)
-		return -EINVAL;
-	for (p1 = p2 - 1; p1 > uaddr && *p1 != '.'; p1--)
-		;
-	if (*p1 != '.')
-		return -EINVAL;
-	hi = strtol(p1 + 1, &end, 10);
-	if (end != p2 || hi < 0 || hi > 255)
-		return -EINVAL;
-	lo = strtol(p2 + 1, &end, 10);
-	if (*end != '\0' || lo < 0 || lo > 255 || (hi == 0 && lo == 0))
-		return -EINVAL;
-	return (int)(hi * 256 + lo);
-}
-
 static void on_rpcbind(struct rpx_async *c, int err, const char *errmsg, void *res, void *arg)
 {
 	struct rpx_fanout_host *h = arg;
-	char host[280], url[300];
+	char url[300];
 	char **uaddr = res;
-	int port = -EINVAL;
 
 	(void)c;
 	if (h->state != HOST_RPCBIND)
 		return; /* the host ended (deadline) and closed us */
 	h->conn = NULL; /* closed below, after this callback */
 	rpx_async_close(c);
-	url_host(h->target, host, sizeof(host));
-	if (err == 0 && uaddr != NULL && *uaddr != NULL && (*uaddr)[0] != '\0')
-		port = uaddr_port(*uaddr);
-	if (port < 0) {
-		if (err < 0)
-			snprintf(h->note, sizeof(h->note), "rpcbind: %s; tried port %d: ", errmsg,
-			    RPX_DEFAULT_PORT);
-		else
-			snprintf(h->note, sizeof(h->note),
-			    "%s: rpcbind has no tcp mapping for program 0x%x; tried port %d: ",
-			    h->target, h->fanout->opts.rpcbind_prog, RPX_DEFAULT_PORT);
-		port = RPX_DEFAULT_PORT;
-	}
-	snprintf(url, sizeof(url), "tcp://%s:%d", host, port);
+	rpx_url_from_rpcbind_(h->target, h->fanout->opts.rpcbind_prog, err, errmsg,
+	    err == 0 && uaddr != NULL ? *uaddr : NULL, url, sizeof(url), h->note, sizeof(h->note));
 	begin_rpc(h, url);
 }
 
@@ -179,35 +124,30 @@ static void begin_rpcbind(struct rpx_fanout_host *h)
 {
 	struct rpx_fanout *f = h->fanout;
 	struct rpx_async_opts ao = f->opts.async;
-	char host[280], url[300], err[256];
+	char url[300], err[256];
 	struct rpcb args;
 	int ret;
 
-	url_host(h->target, host, sizeof(host));
-	snprintf(url, sizeof(url), "tcp://%s:%d", host, RPX_FANOUT_RPCBIND_PORT);
+	rpx_url_bare_tcp_(h->target, RPX_FANOUT_RPCBIND_PORT, url, sizeof(url));
 	ao.timeout_ms = f->opts.rpcbind_timeout_ms;
 	h->state = HOST_RPCBIND;
 	if ((h->conn = rpx_async_open(f->base, url, &ao, err, sizeof(err))) == NULL) {
 		fail_later(h, -EINVAL, err);
 		return;
 	}
-	memset(&args, 0, sizeof(args));
-	args.r_prog = f->opts.rpcbind_prog;
-	args.r_vers = f->opts.rpcbind_vers;
-	args.r_netid = (char *)"tcp";
-	args.r_addr = (char *)"";
-	args.r_owner = (char *)"";
+	rpx_rpcbind_args_(&args, f->opts.rpcbind_prog, f->opts.rpcbind_vers);
 	ret = rpx_async_call(h->conn, RPCBPROG, RPCBVERS4, RPCBPROC_GETADDR, (xdrproc_t)xdr_rpcb,
 	    &args, (xdrproc_t)xdr_wrapstring, sizeof(char *), f->opts.rpcbind_timeout_ms,
 	    on_rpcbind, h);
 	if (ret < 0) {
-		/* No lookup possible: go straight to the default port. */
-		snprintf(h->note, sizeof(h->note), "rpcbind: %s; tried port %d: ",
-		    rpx_async_error(h->conn)[0] != '\0' ? rpx_async_error(h->conn) : strerror(-ret),
-		    RPX_DEFAULT_PORT);
+		/* No lookup possible: the fallback rule, as for a lookup that failed. */
+		snprintf(err, sizeof(err), "%s",
+		    rpx_async_error(h->conn)[0] != '\0' ? rpx_async_error(h->conn)
+		                                        : strerror(-ret));
 		rpx_async_close(h->conn);
 		h->conn = NULL;
-		snprintf(url, sizeof(url), "tcp://%s:%d", host, RPX_DEFAULT_PORT);
+		rpx_url_from_rpcbind_(h->target, f->opts.rpcbind_prog, ret, err, NULL, url,
+		    sizeof(url), h->note, sizeof(h->note));
 		begin_rpc(h, url);
 	}
 }
@@ -237,7 +177,7 @@ static void begin_host(struct rpx_fanout_host *h)
 
 		evtimer_add(h->timer, &tv);
 	}
-	if (is_bare(h->target))
+	if (rpx_url_is_bare_(h->target))
 		begin_rpcbind(h);
 	else
 		begin_rpc(h, h->target);

@@ -36,6 +36,27 @@ struct rpx_url {
  */
 int rpx_url_parse_(const char *text, struct rpx_url *url, char *err, size_t errlen);
 
+/*
+ * Bare hosts ("name", "1.2.3.4", "[::1]", "::1": no scheme, no port) find
+ * rpxd's port through the host's rpcbind (RPCBPROC_GETADDR, version 4,
+ * netid tcp, for a program of rpxd); the sync and async clients make that
+ * call on their own transports and share the rest:
+ *   rpx_url_is_bare_()     1 for a bare host, else 0
+ *   rpx_url_bare_tcp_()    "tcp://HOST:PORT" (IPv6 in brackets)
+ *   rpx_rpcbind_args_()    the GETADDR arguments (strings are static)
+ *   rpx_url_from_rpcbind_() the URL to connect to: the port of the answer
+ *       uaddr, else (lookup_err < 0 with lookup_why, or no mapping)
+ *       RPX_DEFAULT_PORT, with note set to why ("rpcbind: ...; tried port
+ *       7077: "), to put before the error if that connect fails too; note
+ *       is "" when rpcbind answered.
+ */
+struct rpcb;
+int rpx_url_is_bare_(const char *text);
+void rpx_url_bare_tcp_(const char *host, int port, char *buf, size_t len);
+void rpx_rpcbind_args_(struct rpcb *args, uint32_t prog, uint32_t vers);
+void rpx_url_from_rpcbind_(const char *host, uint32_t prog, int lookup_err, const char *lookup_why,
+    const char *uaddr, char *url, size_t urllen, char *note, size_t notelen);
+
 /* "connection refused": strerror(-err) with its first letter in lower case. */
 void rpx_strerror_(int err, char *buf, size_t len);
 

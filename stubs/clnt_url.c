@@ -2,17 +2,27 @@
  * clnt_url.c: the URLs that name an rpxd, and the default one.
  *
  * tcp://HOST:PORT, udp://HOST:PORT and unix:PATH, IPv6 hosts in brackets;
- * a bare HOST or HOST:PORT is tcp on port 7077. Parsing is purely textual:
- * names are resolved when clnt_conn.c connects. rpxd accepts the same forms
- * for --listen, so a URL printed by rpxd's "listening" lines works here.
+ * HOST:PORT is tcp. Parsing is purely textual: names are resolved when
+ * clnt_conn.c connects. rpxd accepts the same forms for --listen, so a URL
+ * printed by rpxd's "listening" lines works here.
+ *
+ * A bare HOST (no scheme, no port) finds rpxd's port through the host's
+ * rpcbind, as clnt_create() does: the sync client (clnt_conn.c) and the
+ * fan-out (clnt_fanout.c) each make the RPCBPROC_GETADDR call on their own
+ * transport, and both turn its answer into a URL here, with one fallback
+ * rule: no answer or no mapping means port 7077, and a note saying so for
+ * the error message if that fails too.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <ctype.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <rpc/rpc.h>
+#include <rpc/rpcb_prot.h>
 
 #include "clnt_internal.h"
 
@@ -167,4 +177,80 @@ void rpx_strerror_(int err, char *buf, size_t len)
 	/* "Connection refused" -> "connection refused", but keep "EOF"-like acronyms. */
 	if (isupper((unsigned char)buf[0]) && !isupper((unsigned char)buf[1]))
 		buf[0] = (char)tolower((unsigned char)buf[0]);
+}
+
+int rpx_url_is_bare_(const char *text)
+{
+	const char *colon;
+
+	if (text == NULL || text[0] == '\0' || strstr(text, "://") != NULL ||
+	    strncmp(text, "unix:", 5) == 0 || text[0] == '/')
+		return 0;
+	if (text[0] == '[')
+		return strchr(text, ']') != NULL && strchr(text, ']')[1] == '\0';
+	colon = strchr(text, ':');
+	return colon == NULL || strchr(colon + 1, ':') != NULL;
+}
+
+void rpx_url_bare_tcp_(const char *host, int port, char *buf, size_t len)
+{
+	if (host[0] != '[' && strchr(host, ':') != NULL)
+		snprintf(buf, len, "tcp://[%s]:%d", host, port);
+	else
+		snprintf(buf, len, "tcp://%s:%d", host, port);
+}
+
+void rpx_rpcbind_args_(struct rpcb *args, uint32_t prog, uint32_t vers)
+{
+	memset(args, 0, sizeof(*args));
+	args->r_prog = prog;
+	args->r_vers = vers;
+	args->r_netid = (char *)"tcp";
+	args->r_addr = (char *)"";
+	args->r_owner = (char *)"";
+}
+
+/* "h1.h2.h3.h4.p1.p2" (or an IPv6 universal address) -> port, or -EINVAL. */
+static int uaddr_port(const char *uaddr)
+{
+	const char *p2 = strrchr(uaddr, '.'), *p1;
+	char *end;
+	long hi, lo;
+
+	if (p2 == NULL || p2 == uaddr)
+		return -EINVAL;
+	for (p1 = p2 - 1; p1 > uaddr && *p1 != '.'; p1--)
+		;
+	if (*p1 != '.')
+		return -EINVAL;
+	hi = strtol(p1 + 1, &end, 10);
+	if (end != p2 || hi < 0 || hi > 255)
+		return -EINVAL;
+	lo = strtol(p2 + 1, &end, 10);
+	if (*end != '\0' || lo < 0 || lo > 255 || (hi == 0 && lo == 0))
+		return -EINVAL;
+	return (int)(hi * 256 + lo);
+}
+
+void rpx_url_from_rpcbind_(const char *host, uint32_t prog, int lookup_err, const char *lookup_why,
+    const char *uaddr, char *url, size_t urllen, char *note, size_t notelen)
+{
+	int port = -EINVAL;
+
+	if (lookup_err == 0 && uaddr != NULL && uaddr[0] != '\0')
+		port = uaddr_port(uaddr);
+	if (notelen > 0)
+		note[0] = '\0';
+	if (port < 0) {
+		if (lookup_err < 0)
+			snprintf(note, notelen, "rpcbind: %s; tried port %d: ", lookup_why,
+			    RPX_DEFAULT_PORT);
+		else
+			snprintf(note, notelen,
+			    "%s: rpcbind has no tcp mapping for program 0x%" PRIx32
+			    "; tried port %d: ",
+			    host, prog, RPX_DEFAULT_PORT);
+		port = RPX_DEFAULT_PORT;
+	}
+	rpx_url_bare_tcp_(host, port, url, urllen);
 }

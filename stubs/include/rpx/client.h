@@ -10,7 +10,11 @@
  * request IDs and a readable error message.
  *
  * URLs: tcp://HOST:PORT, udp://HOST:PORT, unix:PATH; IPv6 hosts in brackets
- * (tcp://[::1]:7077). A bare HOST or HOST:PORT means tcp, default port 7077.
+ * (tcp://[::1]:7077). HOST:PORT means tcp. A bare HOST (no scheme, no port)
+ * finds rpxd's tcp port through the host's rpcbind, as clnt_create() does
+ * (RPCBPROC_GETADDR for the DATE program, within the timeout and at most
+ * 2 s); when rpcbind does not answer or has no mapping, port 7077, and an
+ * open that then fails says so: "rpcbind: ...; tried port 7077: ...".
  *
  * tls://HOST:PORT is RPC-with-TLS (RFC 9289) over TCP: the library sends the
  * AUTH_TLS probe, requires "STARTTLS", runs a TLS 1.3 handshake (ALPN
