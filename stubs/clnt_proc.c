@@ -4,7 +4,8 @@
  * Turns the C option structs of <rpx/proc_client.h> into rpcgen's argument
  * types, checks them against the IDL bounds before sending (a call the
  * server would refuse as garbage gets a message naming the field instead),
- * fills request IDs for the mutating calls, and turns each result's
+ * fills request IDs for the mutating calls (rpx_proc_spawn_args() builds and
+ * checks SPAWN's arguments for the sync call and for async callers alike), and turns each result's
  * rpx_status into a negative errno and "server: MESSAGE". Calls the server
  * holds (WAIT, OUTPUT with follow) get a deadline of the hold plus the
  * client's timeout. SPAWN and KILL are sent again after a broken connection
@@ -15,6 +16,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,36 +38,64 @@ static size_t count(const char *const *v)
 	return n;
 }
 
-static int check_count(struct rpx_client *cl, const char *what, size_t n, size_t limit)
+/*
+ * The local checks write their reason into a caller's buffer (struct why),
+ * so that rpx_proc_spawn_args() works without a client; the calls copy it
+ * into the client's error.
+ */
+struct why {
+	char *buf;
+	size_t len;
+};
+
+static int fail(struct why *w, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct why *w, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->len > 0) {
+		va_start(ap, fmt);
+		vsnprintf(w->buf, w->len, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+static int check_count(struct why *w, const char *what, size_t n, size_t limit)
 {
 	if (n > limit)
-		return rpx_client_fail_(cl, -E2BIG, "%s has %zu entries; the limit is %zu", what, n,
-		    limit);
+		return fail(w, -E2BIG, "%s has %zu entries; the limit is %zu", what, n, limit);
 	return 0;
 }
 
-static int check_len(struct rpx_client *cl, const char *what, const char *s, size_t limit)
+static int check_len(struct why *w, const char *what, const char *s, size_t limit)
 {
 	size_t len = s != NULL ? strlen(s) : 0;
 
 	if (len > limit)
-		return rpx_client_fail_(cl, -E2BIG, "%s is %zu bytes long; the limit is %zu", what,
-		    len, limit);
+		return fail(w, -E2BIG, "%s is %zu bytes long; the limit is %zu", what, len, limit);
 	return 0;
 }
 
 /* Every entry of a NULL-terminated array within limit bytes. */
-static int check_entries(struct rpx_client *cl, const char *what, const char *const *v,
-    size_t limit)
+static int check_entries(struct why *w, const char *what, const char *const *v, size_t limit)
 {
 	size_t i, len;
 
 	for (i = 0; v != NULL && v[i] != NULL; i++) {
 		if ((len = strlen(v[i])) > limit)
-			return rpx_client_fail_(cl, -E2BIG,
-			    "%s[%zu] is %zu bytes long; the limit is %zu", what, i, len, limit);
+			return fail(w, -E2BIG, "%s[%zu] is %zu bytes long; the limit is %zu", what,
+			    i, len, limit);
 	}
 	return 0;
+}
+
+/* A failed local check as the client's error. */
+static int check_failed(struct rpx_client *cl, int ret, const char *why)
+{
+	return rpx_client_fail_(cl, ret, "%s", why);
 }
 
 /* The result's status as a return value: 0, or -errno with "server: MESSAGE". */
@@ -118,7 +148,7 @@ static void fill_reqid(struct rpx_client *cl, rpx_reqid *id)
 }
 
 /* Splits "KEY=VALUE" entries into labels (pointing into copies). */
-static int fill_labels(struct rpx_client *cl, const char *const *v, rpx_label *labels, size_t n)
+static int fill_labels(struct why *w, const char *const *v, rpx_label *labels, size_t n)
 {
 	size_t i;
 
@@ -127,105 +157,131 @@ static int fill_labels(struct rpx_client *cl, const char *const *v, rpx_label *l
 		size_t keylen;
 
 		if (eq == NULL || eq == v[i])
-			return rpx_client_fail_(cl, -EINVAL,
+			return fail(w, -EINVAL,
 			    "label \"%s\" is not KEY=VALUE with a non-empty KEY", v[i]);
 		keylen = (size_t)(eq - v[i]);
 		if (keylen > RPX_NAME_MAX || strlen(eq + 1) > RPX_NAME_MAX)
-			return rpx_client_fail_(cl, -E2BIG,
+			return fail(w, -E2BIG,
 			    "label \"%.40s...\": key and value are limited to %d bytes each", v[i],
 			    RPX_NAME_MAX);
 		if ((labels[i].key = strndup(v[i], keylen)) == NULL)
-			return rpx_client_fail_(cl, -ENOMEM, "out of memory");
+			return fail(w, -ENOMEM, "out of memory");
 		labels[i].value = (char *)(eq + 1);
 	}
 	return 0;
 }
 
-static int check_spawn(struct rpx_client *cl, const struct rpx_spawn_opts *o)
+static int check_spawn(struct why *w, const struct rpx_spawn_opts *o)
 {
 	size_t i, nargv = count(o->argv), nset = count(o->env_set);
 	int ret;
 
 	if (o->flags & ~(RPX_SPAWN_SHELL | RPX_SPAWN_CLEAR_ENV | RPX_SPAWN_DISCARD_STDOUT |
 	                   RPX_SPAWN_DISCARD_STDERR))
-		return rpx_client_fail_(cl, -EINVAL, "unknown spawn flags 0x%x", o->flags);
+		return fail(w, -EINVAL, "unknown spawn flags 0x%x", o->flags);
 	for (i = 0; i < sizeof(o->reserved) / sizeof(o->reserved[0]); i++) {
 		if (o->reserved[i] != 0)
-			return rpx_client_fail_(cl, -EINVAL, "reserved spawn fields must be 0");
+			return fail(w, -EINVAL, "reserved spawn fields must be 0");
 	}
 	if (nargv == 0)
-		return rpx_client_fail_(cl, -EINVAL, "no command given (argv is empty)");
+		return fail(w, -EINVAL, "no command given (argv is empty)");
 	if ((o->flags & RPX_SPAWN_SHELL) && nargv != 1)
-		return rpx_client_fail_(cl, -EINVAL,
+		return fail(w, -EINVAL,
 		    "a shell command is one string; got %zu arguments (quote the command)", nargv);
 	if (o->importance < RPX_IMPORTANCE_DEFAULT || o->importance > RPX_IMPORTANCE_EMPTY)
-		return rpx_client_fail_(cl, -EINVAL, "importance %d is not 0..5", o->importance);
-	if ((ret = check_count(cl, "argv", nargv, RPX_ARGV_MAX)) < 0 ||
-	    (ret = check_entries(cl, "argv", o->argv, RPX_ARG_MAX)) < 0 ||
-	    (ret = check_count(cl, "the environment to set", nset, RPX_ENV_MAX)) < 0 ||
-	    (ret = check_entries(cl, "env", o->env_set, RPX_ARG_MAX)) < 0 ||
-	    (ret = check_count(cl, "the environment to unset", count(o->env_unset), RPX_ENV_MAX)) <
+		return fail(w, -EINVAL, "importance %d is not 0..5", o->importance);
+	if ((ret = check_count(w, "argv", nargv, RPX_ARGV_MAX)) < 0 ||
+	    (ret = check_entries(w, "argv", o->argv, RPX_ARG_MAX)) < 0 ||
+	    (ret = check_count(w, "the environment to set", nset, RPX_ENV_MAX)) < 0 ||
+	    (ret = check_entries(w, "env", o->env_set, RPX_ARG_MAX)) < 0 ||
+	    (ret = check_count(w, "the environment to unset", count(o->env_unset), RPX_ENV_MAX)) <
 	        0 ||
-	    (ret = check_entries(cl, "unset", o->env_unset, RPX_ARG_MAX)) < 0 ||
-	    (ret = check_len(cl, "cwd", o->cwd, RPX_PATH_MAX)) < 0 ||
-	    (ret = check_len(cl, "the job name", o->name, RPX_NAME_MAX)) < 0 ||
-	    (ret = check_len(cl, "the user name", o->user, RPX_NAME_MAX)) < 0 ||
-	    (ret = check_count(cl, "labels", count(o->labels), RPX_LABELS_MAX)) < 0)
+	    (ret = check_entries(w, "unset", o->env_unset, RPX_ARG_MAX)) < 0 ||
+	    (ret = check_len(w, "cwd", o->cwd, RPX_PATH_MAX)) < 0 ||
+	    (ret = check_len(w, "the job name", o->name, RPX_NAME_MAX)) < 0 ||
+	    (ret = check_len(w, "the user name", o->user, RPX_NAME_MAX)) < 0 ||
+	    (ret = check_count(w, "labels", count(o->labels), RPX_LABELS_MAX)) < 0)
 		return ret;
 	if (o->stdin_len > RPX_STDIN_MAX)
-		return rpx_client_fail_(cl, -E2BIG, "stdin is %zu bytes; the limit is %d",
-		    o->stdin_len, RPX_STDIN_MAX);
+		return fail(w, -E2BIG, "stdin is %zu bytes; the limit is %d", o->stdin_len,
+		    RPX_STDIN_MAX);
 	for (i = 0; i < nset; i++) {
 		const char *eq = strchr(o->env_set[i], '=');
 
 		if (eq == NULL || eq == o->env_set[i])
-			return rpx_client_fail_(cl, -EINVAL,
-			    "environment entry \"%s\" is not NAME=VALUE", o->env_set[i]);
+			return fail(w, -EINVAL, "environment entry \"%s\" is not NAME=VALUE",
+			    o->env_set[i]);
 	}
 	return 0;
+}
+
+int rpx_proc_spawn_args(const struct rpx_spawn_opts *o, rpx_spawn_args *a, char *why, size_t whylen)
+{
+	struct why w = {why, whylen};
+	rpx_label *labels = NULL;
+	size_t nlabels;
+	int ret;
+
+	memset(a, 0, sizeof(*a));
+	if (o == NULL)
+		return fail(&w, -EINVAL, "no spawn options given");
+	if ((ret = check_spawn(&w, o)) < 0)
+		return ret;
+	nlabels = count(o->labels);
+	if (nlabels > 0 && (labels = calloc(nlabels, sizeof(*labels))) == NULL)
+		return fail(&w, -ENOMEM, "out of memory");
+	a->labels.labels_len = (u_int)nlabels;
+	a->labels.labels_val = labels;
+	if ((ret = fill_labels(&w, o->labels, labels, nlabels)) < 0) {
+		rpx_proc_spawn_args_free(a);
+		return ret;
+	}
+	/* The rpcgen types are not const-correct; nothing below is written through. */
+	a->argv.argv_len = (u_int)count(o->argv);
+	a->argv.argv_val = (rpx_arg *)o->argv;
+	a->shell = (o->flags & RPX_SPAWN_SHELL) ? TRUE : FALSE;
+	a->env_mode = (o->flags & RPX_SPAWN_CLEAR_ENV) ? RPX_ENV_CLEAR : RPX_ENV_INHERIT;
+	a->env_set.env_set_len = (u_int)count(o->env_set);
+	a->env_set.env_set_val = (rpx_arg *)o->env_set;
+	a->env_unset.env_unset_len = (u_int)count(o->env_unset);
+	a->env_unset.env_unset_val = (rpx_arg *)o->env_unset;
+	a->cwd = (char *)(o->cwd != NULL ? o->cwd : "");
+	a->stdin_data.stdin_data_len = (u_int)o->stdin_len;
+	a->stdin_data.stdin_data_val = (char *)o->stdin_data;
+	a->stdout_mode =
+	    (o->flags & RPX_SPAWN_DISCARD_STDOUT) ? RPX_STDIO_DISCARD : RPX_STDIO_CAPTURE;
+	a->stderr_mode =
+	    (o->flags & RPX_SPAWN_DISCARD_STDERR) ? RPX_STDIO_DISCARD : RPX_STDIO_CAPTURE;
+	a->name = (char *)(o->name != NULL ? o->name : "");
+	a->limits.cpu_seconds = o->cpu_seconds;
+	a->limits.address_space = o->address_space;
+	a->limits.open_files = o->open_files;
+	a->importance = (rpx_importance)o->importance;
+	a->user = (char *)(o->user != NULL ? o->user : "");
+	return 0;
+}
+
+void rpx_proc_spawn_args_free(rpx_spawn_args *a)
+{
+	size_t i;
+
+	if (a == NULL)
+		return;
+	for (i = 0; a->labels.labels_val != NULL && i < a->labels.labels_len; i++)
+		free(a->labels.labels_val[i].key);
+	free(a->labels.labels_val);
+	memset(a, 0, sizeof(*a));
 }
 
 int rpx_proc_spawn(struct rpx_client *cl, const struct rpx_spawn_opts *o, rpx_spawn_res *res)
 {
 	rpx_spawn_args a;
-	rpx_label *labels = NULL;
-	size_t i, nlabels = count(o->labels);
+	char why[300];
 	int ret;
 
 	memset(res, 0, sizeof(*res));
-	memset(&a, 0, sizeof(a));
-	if (o == NULL)
-		return rpx_client_fail_(cl, -EINVAL, "no spawn options given");
-	if ((ret = check_spawn(cl, o)) < 0)
-		return ret;
-	if (nlabels > 0 && (labels = calloc(nlabels, sizeof(*labels))) == NULL)
-		return rpx_client_fail_(cl, -ENOMEM, "out of memory");
-	if ((ret = fill_labels(cl, o->labels, labels, nlabels)) < 0)
-		goto out;
-	/* The rpcgen types are not const-correct; nothing below is written through. */
-	a.argv.argv_len = (u_int)count(o->argv);
-	a.argv.argv_val = (rpx_arg *)o->argv;
-	a.shell = (o->flags & RPX_SPAWN_SHELL) ? TRUE : FALSE;
-	a.env_mode = (o->flags & RPX_SPAWN_CLEAR_ENV) ? RPX_ENV_CLEAR : RPX_ENV_INHERIT;
-	a.env_set.env_set_len = (u_int)count(o->env_set);
-	a.env_set.env_set_val = (rpx_arg *)o->env_set;
-	a.env_unset.env_unset_len = (u_int)count(o->env_unset);
-	a.env_unset.env_unset_val = (rpx_arg *)o->env_unset;
-	a.cwd = (char *)(o->cwd != NULL ? o->cwd : "");
-	a.stdin_data.stdin_data_len = (u_int)o->stdin_len;
-	a.stdin_data.stdin_data_val = (char *)o->stdin_data;
-	a.stdout_mode =
-	    (o->flags & RPX_SPAWN_DISCARD_STDOUT) ? RPX_STDIO_DISCARD : RPX_STDIO_CAPTURE;
-	a.stderr_mode =
-	    (o->flags & RPX_SPAWN_DISCARD_STDERR) ? RPX_STDIO_DISCARD : RPX_STDIO_CAPTURE;
-	a.name = (char *)(o->name != NULL ? o->name : "");
-	a.labels.labels_len = (u_int)nlabels;
-	a.labels.labels_val = labels;
-	a.limits.cpu_seconds = o->cpu_seconds;
-	a.limits.address_space = o->address_space;
-	a.limits.open_files = o->open_files;
-	a.importance = (rpx_importance)o->importance;
-	a.user = (char *)(o->user != NULL ? o->user : "");
+	if ((ret = rpx_proc_spawn_args(o, &a, why, sizeof(why))) < 0)
+		return check_failed(cl, ret, why);
 	fill_reqid(cl, &a.reqid);
 	ret = rpx_client_call_policy_(cl, RPX_CALL_MUTATING_, 0, RPX_PROC_PROG, RPX_PROC_VERS,
 	    RPX_PROC_SPAWN, (xdrproc_t)xdr_rpx_spawn_args, &a, (xdrproc_t)xdr_rpx_spawn_res, res);
@@ -244,9 +300,7 @@ int rpx_proc_spawn(struct rpx_client *cl, const struct rpx_spawn_opts *o, rpx_sp
 	}
 	ret = mutating_result(cl, &res->status);
 out:
-	for (i = 0; labels != NULL && i < nlabels; i++)
-		free(labels[i].key);
-	free(labels);
+	rpx_proc_spawn_args_free(&a);
 	if (ret < 0)
 		rpx_proc_spawn_free(res);
 	return ret;
@@ -265,16 +319,18 @@ int rpx_proc_list(struct rpx_client *cl, const struct rpx_list_opts *o, uint64_t
 {
 	static const struct rpx_list_opts none;
 	rpx_list_args a;
+	char why[200];
+	struct why w = {why, sizeof(why)};
 	int ret;
 
 	memset(res, 0, sizeof(*res));
 	memset(&a, 0, sizeof(a));
 	if (o == NULL)
 		o = &none;
-	if ((ret = check_len(cl, "the name filter", o->name, RPX_NAME_MAX)) < 0 ||
-	    (ret = check_len(cl, "the label key", o->label_key, RPX_NAME_MAX)) < 0 ||
-	    (ret = check_len(cl, "the label value", o->label_value, RPX_NAME_MAX)) < 0)
-		return ret;
+	if ((ret = check_len(&w, "the name filter", o->name, RPX_NAME_MAX)) < 0 ||
+	    (ret = check_len(&w, "the label key", o->label_key, RPX_NAME_MAX)) < 0 ||
+	    (ret = check_len(&w, "the label value", o->label_value, RPX_NAME_MAX)) < 0)
+		return check_failed(cl, ret, why);
 	if (o->limit > RPX_LIST_MAX)
 		return rpx_client_fail_(cl, -E2BIG, "a page of %u entries; the limit is %d",
 		    o->limit, RPX_LIST_MAX);
@@ -402,13 +458,15 @@ int rpx_proc_wait(struct rpx_client *cl, const uint64_t *jobs, size_t njobs, int
     int keep, rpx_wait_res *res)
 {
 	rpx_wait_args a;
+	char why[200];
+	struct why w = {why, sizeof(why)};
 	int ret;
 
 	memset(res, 0, sizeof(*res));
 	if (njobs == 0)
 		return rpx_client_fail_(cl, -EINVAL, "no job to wait for");
-	if ((ret = check_count(cl, "the list of jobs to wait for", njobs, RPX_WAIT_JOBS_MAX)) < 0)
-		return ret;
+	if ((ret = check_count(&w, "the list of jobs to wait for", njobs, RPX_WAIT_JOBS_MAX)) < 0)
+		return check_failed(cl, ret, why);
 	memset(&a, 0, sizeof(a));
 	a.jobs.jobs_len = (u_int)njobs;
 	a.jobs.jobs_val = (rpx_job_id *)jobs;

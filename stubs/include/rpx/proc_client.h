@@ -109,6 +109,18 @@ RPX_API int rpx_proc_spawn(struct rpx_client *cl, const struct rpx_spawn_opts *o
     rpx_spawn_res *res);
 RPX_API void rpx_proc_spawn_free(rpx_spawn_res *res);
 
+/*
+ * The SPAWN arguments of opts, for a caller that sends SPAWN itself (on a
+ * struct rpx_async, e.g. a fan-out): the same local checks as
+ * rpx_proc_spawn() (-EINVAL, -E2BIG, -ENOMEM, with the reason in why when
+ * whylen > 0). reqid is left 0: set it. args points into opts and into
+ * memory freed by rpx_proc_spawn_args_free() (also after a failure: the
+ * free accepts a zeroed or half-built args).
+ */
+RPX_API int rpx_proc_spawn_args(const struct rpx_spawn_opts *opts, rpx_spawn_args *args, char *why,
+    size_t whylen);
+RPX_API void rpx_proc_spawn_args_free(rpx_spawn_args *args);
+
 /* Which processes LIST reports. Zero every field you do not set. */
 struct rpx_list_opts {
 	int all; /* non-zero: every process of the host; 0: the caller's jobs */
