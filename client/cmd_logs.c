@@ -4,7 +4,8 @@
  * The job's stdout goes to our stdout, its stderr to our stderr, so
  * redirections work as with a local command. Without -f: what its log
  * holds now. With -f: then whatever follows, until the streams close or
- * the job ends.
+ * the job ends. With several hosts (fan-out), job JOB of each host, every
+ * line prefixed by its host; -f follows them all at once.
  */
 #include <errno.h>
 
@@ -14,10 +15,12 @@
 
 void rpx_cmd_logs_usage(FILE *out)
 {
-	fprintf(out, "usage: rpx [-H URL] logs [-f] [--stderr|--both] JOB\n"
+	fprintf(out, "usage: rpx [-H URL]... logs [-f] [--stderr|--both] JOB\n"
 	             "\n"
 	             "Print what JOB wrote to stdout (default), stderr, or both; the job's\n"
-	             "stderr goes to our stderr.\n"
+	             "stderr goes to our stderr. With several hosts, job JOB of each host,\n"
+	             "each line prefixed by its host (\"HOST: line\"); -f follows every host\n"
+	             "at once, until each job's streams end.\n"
 	             "\n"
 	             "Options:\n"
 	             "  -f, --follow         keep printing as the job writes, until it ends\n"
@@ -69,6 +72,11 @@ int rpx_cmd_logs(struct rpx_cli *cli, int argc, char **argv)
 	}
 	if (rpx_cli_parse_job("logs", argv[optind], &job) < 0)
 		return RPX_EXIT_USAGE;
+	if (rpx_cli_fan_wanted(cli)) {
+		struct rpx_cli_logs_req req = {job, streams, follow};
+
+		return rpx_cli_fanout(cli, &rpx_fan_logs, &req, 0);
+	}
 	if ((cl = rpx_cli_open_one(cli, "logs", &ret)) == NULL)
 		return ret;
 	ret = rpx_cli_copy_output(cl, "logs", job, streams, follow, SLICE_MS, NULL, NULL);

@@ -5,20 +5,16 @@
  * program and version in programs[], timed on the client: a liveness probe
  * that also shows which programs the server serves. Add a program here when
  * its IDL joins idl/. --program pings any program number instead, which
- * shows the server's PROG_UNAVAIL / PROG_MISMATCH answers.
+ * shows the server's PROG_UNAVAIL / PROG_MISMATCH answers. Several hosts
+ * are pinged at once (fan-out, fanout_cmds.c), each line prefixed by its
+ * host instead of its URL.
  */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "rpx.h"
 
-struct ping_program {
-	const char *name; /* NULL: print the number */
-	uint32_t prog;
-	uint32_t vers;
-};
-
-static const struct ping_program programs[] = {
+static const struct rpx_cli_ping_prog programs[] = {
     {"date", RPX_DATE_PROG, RPX_DATE_VERS},
     {"proc", RPX_PROC_PROG, RPX_PROC_VERS},
 };
@@ -48,7 +44,7 @@ void rpx_cmd_ping_usage(FILE *out)
 }
 
 /* "PROG[:VERS]", numbers in decimal or 0x hex; VERS defaults to 1. */
-static int parse_program(const char *s, struct ping_program *p)
+static int parse_program(const char *s, struct rpx_cli_ping_prog *p)
 {
 	unsigned long long prog, vers = 1;
 	char *end;
@@ -72,7 +68,7 @@ static int parse_program(const char *s, struct ping_program *p)
 	return 0;
 }
 
-static void print_name(FILE *out, const struct ping_program *p)
+void rpx_cli_ping_name(FILE *out, const struct rpx_cli_ping_prog *p)
 {
 	if (p->name != NULL)
 		fprintf(out, "%s v%u", p->name, p->vers);
@@ -80,7 +76,7 @@ static void print_name(FILE *out, const struct ping_program *p)
 		fprintf(out, "0x%08x v%u", p->prog, p->vers);
 }
 
-static int ping_host(struct rpx_client *cl, const struct ping_program *list, size_t n)
+static int ping_host(struct rpx_client *cl, const struct rpx_cli_ping_prog *list, size_t n)
 {
 	int ret = RPX_EXIT_OK;
 	size_t i;
@@ -90,13 +86,13 @@ static int ping_host(struct rpx_client *cl, const struct ping_program *list, siz
 
 		if (rpx_client_ping(cl, list[i].prog, list[i].vers, &rtt) < 0) {
 			fprintf(stderr, "rpx: %s ", rpx_client_url(cl));
-			print_name(stderr, &list[i]);
+			rpx_cli_ping_name(stderr, &list[i]);
 			fprintf(stderr, ": %s\n", rpx_client_error(cl));
 			ret = RPX_EXIT_FAIL;
 			continue;
 		}
 		printf("%s ", rpx_client_url(cl));
-		print_name(stdout, &list[i]);
+		rpx_cli_ping_name(stdout, &list[i]);
 		printf(": %.3f ms\n", rtt * 1e3);
 	}
 	return ret;
@@ -109,7 +105,7 @@ int rpx_cmd_ping(struct rpx_cli *cli, int argc, char **argv)
 	    {"program", required_argument, NULL, 'p'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct ping_program chosen[MAX_CHOSEN];
+	struct rpx_cli_ping_prog chosen[MAX_CHOSEN];
 	size_t nchosen = 0;
 	int opt, ret, h;
 
@@ -145,6 +141,12 @@ int rpx_cmd_ping(struct rpx_cli *cli, int argc, char **argv)
 		return RPX_EXIT_USAGE;
 	}
 
+	if (rpx_cli_fan_wanted(cli)) {
+		struct rpx_cli_ping_req req = {nchosen > 0 ? chosen : programs,
+		    nchosen > 0 ? nchosen : sizeof(programs) / sizeof(programs[0])};
+
+		return rpx_cli_fanout(cli, &rpx_fan_ping, &req, 0);
+	}
 	ret = RPX_EXIT_OK;
 	for (h = 0; h < rpx_cli_nhosts(cli); h++) {
 		struct rpx_client *cl = rpx_cli_open(cli, h);

@@ -61,10 +61,11 @@ void rpx_cmd_ps_usage(FILE *out)
 
 void rpx_cmd_info_usage(FILE *out)
 {
-	fprintf(out, "usage: rpx [-H URL] info [--json] JOB\n"
+	fprintf(out, "usage: rpx [-H URL]... info [--json] JOB\n"
 	             "\n"
 	             "Show one job in detail: process fields, command, working directory,\n"
-	             "labels, output sizes, and how it ended.\n"
+	             "labels, output sizes, and how it ended. With several hosts, job JOB\n"
+	             "of each host, every line prefixed by its host.\n"
 	             "\n"
 	             "Options:\n"
 	             "      --json           one JSON object\n");
@@ -451,7 +452,7 @@ int rpx_cmd_ps(struct rpx_cli *cli, int argc, char **argv)
 	return ret;
 }
 
-static void print_info(const rpx_info_res *r)
+static void print_info(FILE *out, const rpx_info_res *r)
 {
 	const rpx_pinfo *p = &r->info;
 	char when[64], text[128];
@@ -462,69 +463,78 @@ static void print_info(const rpx_info_res *r)
 	if (localtime_r(&t, &tm) == NULL ||
 	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
 		snprintf(when, sizeof(when), "%" PRId64, (int64_t)p->start_sec);
-	printf("job         %" PRIu64 "\n", (uint64_t)p->job);
-	printf("name        %s\n", p->name != NULL ? p->name : "");
-	printf("pid         %d\n", p->pid);
-	printf("ppid        %d\n", p->ppid);
-	printf("pgid        %d\n", p->pgid);
-	printf("sid         %d\n", p->sid);
-	printf("user        %s (uid %u)\n", r->user != NULL && r->user[0] != '\0' ? r->user : "?",
-	    p->uid);
-	printf("state       %s (%s)\n", p->state_code != NULL ? p->state_code : "?",
+	fprintf(out, "job         %" PRIu64 "\n", (uint64_t)p->job);
+	fprintf(out, "name        %s\n", p->name != NULL ? p->name : "");
+	fprintf(out, "pid         %d\n", p->pid);
+	fprintf(out, "ppid        %d\n", p->ppid);
+	fprintf(out, "pgid        %d\n", p->pgid);
+	fprintf(out, "sid         %d\n", p->sid);
+	fprintf(out, "user        %s (uid %u)\n",
+	    r->user != NULL && r->user[0] != '\0' ? r->user : "?", p->uid);
+	fprintf(out, "state       %s (%s)\n", p->state_code != NULL ? p->state_code : "?",
 	    state_name(p->state));
-	printf("priority    %d, nice %d\n", p->priority, p->nice);
-	printf("threads     %u\n", p->threads);
-	printf("started     %s\n", when);
-	printf("cpu         user %.3f s, system %.3f s\n", (double)p->utime_us / 1e6,
+	fprintf(out, "priority    %d, nice %d\n", p->priority, p->nice);
+	fprintf(out, "threads     %u\n", p->threads);
+	fprintf(out, "started     %s\n", when);
+	fprintf(out, "cpu         user %.3f s, system %.3f s\n", (double)p->utime_us / 1e6,
 	    (double)p->stime_us / 1e6);
-	printf("rss         %" PRIu64 " kB\n", (uint64_t)p->rss_kb);
-	printf("ctxsw       voluntary %" PRIu64 ", involuntary %" PRIu64 "\n",
+	fprintf(out, "rss         %" PRIu64 " kB\n", (uint64_t)p->rss_kb);
+	fprintf(out, "ctxsw       voluntary %" PRIu64 ", involuntary %" PRIu64 "\n",
 	    (uint64_t)p->vol_ctxsw, (uint64_t)p->invol_ctxsw);
 	if (p->open_fds >= 0)
-		printf("open fds    %d\n", p->open_fds);
-	printf("cwd         %s\n", r->cwd != NULL ? r->cwd : "");
-	printf("argv       ");
+		fprintf(out, "open fds    %d\n", p->open_fds);
+	fprintf(out, "cwd         %s\n", r->cwd != NULL ? r->cwd : "");
+	fprintf(out, "argv       ");
 	for (i = 0; i < r->argv.argv_len; i++) {
-		putchar(' ');
-		rpx_json_string(stdout, r->argv.argv_val[i]);
+		fputc(' ', out);
+		rpx_json_string(out, r->argv.argv_val[i]);
 	}
-	putchar('\n');
-	printf("labels     ");
+	fputc('\n', out);
+	fprintf(out, "labels     ");
 	for (i = 0; i < p->labels.labels_len; i++)
-		printf(" %s=%s", p->labels.labels_val[i].key, p->labels.labels_val[i].value);
-	putchar('\n');
-	printf("stdout      %" PRIu64 " bytes, %" PRIu64 " dropped from the log\n",
+		fprintf(out, " %s=%s", p->labels.labels_val[i].key, p->labels.labels_val[i].value);
+	fputc('\n', out);
+	fprintf(out, "stdout      %" PRIu64 " bytes, %" PRIu64 " dropped from the log\n",
 	    (uint64_t)r->stdout_bytes, (uint64_t)r->stdout_dropped);
-	printf("stderr      %" PRIu64 " bytes, %" PRIu64 " dropped from the log\n",
+	fprintf(out, "stderr      %" PRIu64 " bytes, %" PRIu64 " dropped from the log\n",
 	    (uint64_t)r->stderr_bytes, (uint64_t)r->stderr_dropped);
 	rpx_cli_exit_text(&p->exit, text, sizeof(text));
-	printf("status      %s", text);
+	fprintf(out, "status      %s", text);
 	if (p->exit.how != RPX_EXIT_NONE)
-		printf(" after %.3f s, max rss %" PRIu64 " kB", (double)p->exit.runtime_ns / 1e9,
-		    (uint64_t)p->exit.maxrss_kb);
-	putchar('\n');
+		fprintf(out, " after %.3f s, max rss %" PRIu64 " kB",
+		    (double)p->exit.runtime_ns / 1e9, (uint64_t)p->exit.maxrss_kb);
+	fputc('\n', out);
 }
 
-static void print_info_json(const rpx_info_res *r)
+static void print_info_json(FILE *out, const rpx_info_res *r)
 {
 	u_int i;
 
-	fputc('{', stdout);
-	json_pinfo_members(stdout, &r->info);
-	fputs(",\"cwd\":", stdout);
-	rpx_json_string(stdout, r->cwd);
-	fputs(",\"argv\":[", stdout);
+	fputc('{', out);
+	json_pinfo_members(out, &r->info);
+	fputs(",\"cwd\":", out);
+	rpx_json_string(out, r->cwd);
+	fputs(",\"argv\":[", out);
 	for (i = 0; i < r->argv.argv_len; i++) {
 		if (i > 0)
-			fputc(',', stdout);
-		rpx_json_string(stdout, r->argv.argv_val[i]);
+			fputc(',', out);
+		rpx_json_string(out, r->argv.argv_val[i]);
 	}
-	fputs("],\"user\":", stdout);
-	rpx_json_string(stdout, r->user);
-	printf(",\"stdout_bytes\":%" PRIu64 ",\"stderr_bytes\":%" PRIu64
-	       ",\"stdout_dropped\":%" PRIu64 ",\"stderr_dropped\":%" PRIu64 "}\n",
+	fputs("],\"user\":", out);
+	rpx_json_string(out, r->user);
+	fprintf(out,
+	    ",\"stdout_bytes\":%" PRIu64 ",\"stderr_bytes\":%" PRIu64 ",\"stdout_dropped\":%" PRIu64
+	    ",\"stderr_dropped\":%" PRIu64 "}\n",
 	    (uint64_t)r->stdout_bytes, (uint64_t)r->stderr_bytes, (uint64_t)r->stdout_dropped,
 	    (uint64_t)r->stderr_dropped);
+}
+
+void rpx_cli_info_print(FILE *out, const rpx_info_res *r, int json)
+{
+	if (json)
+		print_info_json(out, r);
+	else
+		print_info(out, r);
 }
 
 int rpx_cmd_info(struct rpx_cli *cli, int argc, char **argv)
@@ -561,6 +571,8 @@ int rpx_cmd_info(struct rpx_cli *cli, int argc, char **argv)
 	}
 	if (rpx_cli_parse_job("info", argv[optind], &job) < 0)
 		return RPX_EXIT_USAGE;
+	if (rpx_cli_fan_wanted(cli))
+		return rpx_cli_fanout(cli, &rpx_fan_info, &job, json);
 	if ((cl = rpx_cli_open_one(cli, "info", &ret)) == NULL)
 		return ret;
 	if (rpx_proc_info(cl, job, &res) < 0) {
@@ -568,10 +580,7 @@ int rpx_cmd_info(struct rpx_cli *cli, int argc, char **argv)
 		rpx_client_close(cl);
 		return RPX_EXIT_FAIL;
 	}
-	if (json)
-		print_info_json(&res);
-	else
-		print_info(&res);
+	rpx_cli_info_print(stdout, &res, json);
 	rpx_proc_info_free(&res);
 	rpx_client_close(cl);
 	return RPX_EXIT_OK;

@@ -9,6 +9,12 @@
  * stderr and the exit status. A command contributes a struct rpx_cli_fan_cmd
  * (fanout_cmds.c): start() makes the host's first call and each callback
  * the next, until rpx_cli_fan_done() or rpx_cli_fan_exit().
+ *
+ * Signals (run): SIGINT, SIGTERM and SIGHUP arrive as libevent signal
+ * events on the same loop. The first is forwarded as itself, the second as
+ * SIGKILL, to every host that started and is not done (the command's
+ * forward()); hosts still waiting for their turn are not started. The loop
+ * then goes on until every host has reported how its job ended.
  */
 #include <errno.h>
 #include <signal.h>
@@ -31,9 +37,11 @@ struct fan {
 	struct rpx_fanout *fanout;
 	struct event *progress;
 	int progress_shown;
+	struct event *signals[3];
+	int forwarded; /* signals forwarded so far (at most 2) */
 };
 
-static struct fan *the_fan; /* for the signal forwarding of run */
+static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP};
 
 static void progress_clear(struct fan *f)
 {
@@ -161,6 +169,10 @@ static void on_host_start(struct rpx_fanout_host *fh, struct rpx_async *c, void 
 	h->fh = fh;
 	h->conn = c;
 	h->started = 1;
+	if (h->fan->forwarded > 0) {
+		rpx_cli_fan_done(h, -ECANCELED, "%s: not started: interrupted", h->name);
+		return;
+	}
 	h->fan->cmd->start(h, c);
 }
 
@@ -208,6 +220,30 @@ static void on_progress(evutil_socket_t fd, short what, void *arg)
 	f->progress_shown = 1;
 	if (rpx_fanout_remaining(f->fanout) == 0)
 		event_del(f->progress);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct fan *f = arg;
+	size_t i, n = 0;
+	int fwd;
+
+	(void)what;
+	if (f->forwarded >= 2)
+		return;
+	fwd = f->forwarded++ == 0 ? (int)sig : SIGKILL;
+	for (i = 0; i < f->nhosts; i++) {
+		struct rpx_cli_fan_host *h = &f->hosts[i];
+
+		if (h->started && !rpx_cli_fan_gone(h)) {
+			f->cmd->forward(h, fwd);
+			n++;
+		}
+	}
+	progress_clear(f);
+	rpx_cli_warn("%s: SIG%s: SIG%s forwarded to the jobs of %zu hosts%s", f->cmd->name,
+	    rpx_signal_name((int)sig), rpx_signal_name(fwd), n,
+	    f->nhosts > f->ndone + n ? "; hosts not started yet will not be" : "");
 }
 
 /* Stops the loop once every host is done (the command's own events may remain). */
@@ -291,15 +327,21 @@ int rpx_cli_fanout(struct rpx_cli *cli, const struct rpx_cli_fan_cmd *cmd, const
 		if (f.progress != NULL)
 			event_add(f.progress, &tick);
 	}
+	for (i = 0; cmd->forward != NULL && i < 3; i++) {
+		f.signals[i] = evsignal_new(f.base, forwarded_signals[i], on_signal, &f);
+		if (f.signals[i] == NULL || event_add(f.signals[i], NULL) < 0) {
+			rpx_cli_warn("%s: cannot catch SIG%s", cmd->name,
+			    rpx_signal_name(forwarded_signals[i]));
+			goto out;
+		}
+	}
 	check = event_new(f.base, -1, EV_PERSIST, on_check_done, &f);
 	if (check == NULL || event_add(check, &(struct timeval){0, 50000}) < 0 ||
 	    rpx_fanout_start(f.fanout) < 0) {
 		rpx_cli_warn("%s: cannot start the fan-out", cmd->name);
 		goto out;
 	}
-	the_fan = &f;
 	event_base_dispatch(f.base);
-	the_fan = NULL;
 	fflush(stdout);
 	summary(&f);
 	ret = f.nfailed == 0 ? RPX_EXIT_OK : RPX_EXIT_FAIL;
@@ -308,6 +350,10 @@ out:
 		event_free(check);
 	if (f.progress != NULL)
 		event_free(f.progress);
+	for (i = 0; i < 3; i++) {
+		if (f.signals[i] != NULL)
+			event_free(f.signals[i]);
+	}
 	rpx_fanout_free(f.fanout);
 	for (i = 0; f.hosts != NULL && i < f.nhosts; i++) {
 		free(f.hosts[i].lines[0].data);
@@ -319,25 +365,9 @@ out:
 	return ret;
 }
 
-struct event_base *rpx_cli_fan_base(const struct rpx_cli_fan_host *h)
-{
-	return h->fan->base;
-}
-
 int rpx_cli_fan_json(const struct rpx_cli_fan_host *h)
 {
 	return h->fan->json;
-}
-
-/* Calls fn for every host that has started and is not done (run's signal forwarding). */
-void rpx_cli_fan_each_running(void (*fn)(struct rpx_cli_fan_host *h, void *arg), void *arg)
-{
-	size_t i;
-
-	for (i = 0; the_fan != NULL && i < the_fan->nhosts; i++) {
-		if (the_fan->hosts[i].started && !rpx_cli_fan_gone(&the_fan->hosts[i]))
-			fn(&the_fan->hosts[i], arg);
-	}
 }
 
 int rpx_cli_fan_wanted(const struct rpx_cli *cli)

@@ -5,13 +5,18 @@
  * every line is attributed to its host.
  *
  *   date   NOW, or FORMAT (--at), or NOW then FORMAT (--utc)
- *   ping   NULL of DATE and PROC, with the round trip time
- *   spawn  SPAWN; prints the job ID
+ *   ping   NULL of each program (DATE and PROC, or those of -p), with the
+ *          round trip time; a failed program does not stop the others
+ *   spawn  SPAWN (arguments built and checked by librpx); prints the job ID
  *   run    SPAWN, OUTPUT (follow) until the streams end, WAIT; the host's
- *          result is the job's exit status
+ *          result is the job's exit status. A signal the driver forwards
+ *          (Ctrl-C) becomes a KILL of the job's group, sent as soon as the
+ *          job ID is known, on the same connection
  *   ps     LIST, every page
+ *   info   INFO of one job
  *   kill   KILL of each job in turn
  *   wait   WAIT (in slices without --timeout)
+ *   logs   OUTPUT until the streams end (-f: held in slices, until the job ends)
  *
  * SPAWN and KILL carry a request ID (rpx/proc_client.h): one random client
  * part per host and run, seq counting from 1.
@@ -32,11 +37,16 @@ struct fan_state {
 	uint64_t client, seq; /* request ID */
 	uint64_t job;
 	rpx_output_args out;
-	int index; /* kill: next job */
+	int index; /* kill: next job; ping: next program */
+	int failed; /* ping: programs that did not answer */
 	int64_t sent_ns; /* ping: when the call left */
 	int step;
 	int shown_header;
+	int forward_sig; /* run: a signal to forward once the job ID is known */
 };
+
+/* What a host's chain is doing (fan_state.step). */
+enum { STEP_SPAWN, STEP_RUN, STEP_WAIT_LIMIT, STEP_WAIT_SLICES, STEP_LOGS };
 
 static struct fan_state *state(struct rpx_cli_fan_host *h)
 {
@@ -93,6 +103,16 @@ static int start_failed(struct rpx_cli_fan_host *h, struct rpx_async *c, int ret
 	rpx_cli_fan_done(h, ret, "%s",
 	    rpx_async_error(c)[0] != '\0' ? rpx_async_error(c) : strerror(-ret));
 	return 1;
+}
+
+/* A call of the PROC program for host h; a call that cannot start ends the host. */
+static void proc_call(struct rpx_cli_fan_host *h, struct rpx_async *c, uint32_t proc,
+    xdrproc_t xargs, const void *args, xdrproc_t xres, size_t res_size, int timeout_ms,
+    rpx_async_cb cb)
+{
+	start_failed(h, c,
+	    rpx_async_call(c, RPX_PROC_PROG, RPX_PROC_VERS, proc, xargs, args, xres, res_size,
+	        timeout_ms, cb, h));
 }
 
 /* date */
@@ -185,14 +205,11 @@ static void date_start(struct rpx_cli_fan_host *h, struct rpx_async *c)
 	        (xdrproc_t)xdr_rpx_date_now_res, sizeof(rpx_date_now_res), 0, on_date_now, h));
 }
 
-const struct rpx_cli_fan_cmd rpx_fan_date = {"date", RPX_DATE_PROG, date_start, NULL};
+const struct rpx_cli_fan_cmd rpx_fan_date = {.name = "date",
+    .prog = RPX_DATE_PROG,
+    .start = date_start};
 
-/* ping: NULL of DATE, then of PROC */
-
-static const struct {
-	uint32_t prog, vers;
-	const char *name;
-} ping_progs[] = {{RPX_DATE_PROG, RPX_DATE_VERS, "DATE"}, {RPX_PROC_PROG, RPX_PROC_VERS, "PROC"}};
+/* ping: NULL of each program in turn */
 
 static int64_t now_ns(void)
 {
@@ -204,101 +221,124 @@ static int64_t now_ns(void)
 
 static void ping_next(struct rpx_cli_fan_host *h, struct rpx_async *c);
 
+/* "date v1: 0.123 ms" on stdout, or "date v1: why" on stderr, as the one-host ping. */
+static void ping_print(struct rpx_cli_fan_host *h, int err, const char *errmsg)
+{
+	const struct rpx_cli_ping_req *req = h->req;
+	struct fan_state *s = h->state;
+	char *name = NULL;
+	size_t len;
+	FILE *m = open_memstream(&name, &len);
+
+	if (m == NULL)
+		return;
+	rpx_cli_ping_name(m, &req->progs[s->index]);
+	fclose(m);
+	if (err < 0)
+		rpx_cli_fan_printf(h, 2, "%s: %s\n", name, errmsg);
+	else
+		rpx_cli_fan_printf(h, 1, "%s: %.3f ms\n", name, (now_ns() - s->sent_ns) / 1e6);
+	free(name);
+}
+
 static void on_ping(struct rpx_async *c, int err, const char *errmsg, void *res, void *arg)
 {
 	struct rpx_cli_fan_host *h = arg;
 	struct fan_state *s = h->state;
 
 	(void)res;
-	if (call_failed(h, err, errmsg))
+	if (rpx_cli_fan_gone(h))
 		return;
-	if (rpx_cli_fan_json(h))
-		rpx_cli_fan_printf(h, 1, "{\"program\":\"%s\",\"rtt_ms\":%.3f}\n",
-		    ping_progs[s->step].name, (now_ns() - s->sent_ns) / 1e6);
-	else
-		rpx_cli_fan_printf(h, 1, "%s: %.3f ms\n", ping_progs[s->step].name,
-		    (now_ns() - s->sent_ns) / 1e6);
-	s->step++;
+	ping_print(h, err, errmsg);
+	s->failed += err < 0;
+	s->index++;
 	ping_next(h, c);
 }
 
 static void ping_next(struct rpx_cli_fan_host *h, struct rpx_async *c)
 {
+	const struct rpx_cli_ping_req *req = h->req;
 	struct fan_state *s = state(h);
+	int ret;
 
 	if (s == NULL) {
 		rpx_cli_fan_done(h, -ENOMEM, "%s: out of memory", h->name);
 		return;
 	}
-	if ((size_t)s->step == sizeof(ping_progs) / sizeof(ping_progs[0])) {
-		rpx_cli_fan_done(h, 0, NULL);
+	if ((size_t)s->index == req->nprogs) {
+		if (s->failed > 0)
+			rpx_cli_fan_done(h, -EIO, "%s: %d of %zu programs did not answer", h->name,
+			    s->failed, req->nprogs);
+		else
+			rpx_cli_fan_done(h, 0, NULL);
 		return;
 	}
 	s->sent_ns = now_ns();
-	start_failed(h, c,
-	    rpx_async_call(c, ping_progs[s->step].prog, ping_progs[s->step].vers, 0,
-	        (xdrproc_t)xdr_void, NULL, (xdrproc_t)xdr_void, 0, 0, on_ping, h));
+	ret = rpx_async_call(c, req->progs[s->index].prog, req->progs[s->index].vers, 0,
+	    (xdrproc_t)xdr_void, NULL, (xdrproc_t)xdr_void, 0, 0, on_ping, h);
+	start_failed(h, c, ret); /* the connection failed: every program would */
 }
 
-const struct rpx_cli_fan_cmd rpx_fan_ping = {"ping", RPX_DATE_PROG, ping_next, cleanup};
+const struct rpx_cli_fan_cmd rpx_fan_ping = {.name = "ping",
+    .prog = RPX_DATE_PROG,
+    .start = ping_next,
+    .cleanup = cleanup};
 
 /* spawn, run */
 
-/* The SPAWN arguments of opts (as rpx_proc_spawn builds them); labels point into a copy. */
-static int spawn_args(const struct rpx_spawn_opts *o, rpx_spawn_args *a, rpx_label **labels)
-{
-	size_t n = 0, i;
-
-	memset(a, 0, sizeof(*a));
-#define COUNT(v, k)                                             \
-	do {                                                    \
-		for (k = 0; (v) != NULL && (v)[k] != NULL; k++) \
-			;                                       \
-	} while (0)
-	COUNT(o->labels, n);
-	*labels = NULL;
-	if (n > 0 && (*labels = calloc(n, sizeof(**labels))) == NULL)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		const char *eq = strchr(o->labels[i], '=');
-
-		if (eq == NULL)
-			return -EINVAL;
-		(*labels)[i].key = strndup(o->labels[i], (size_t)(eq - o->labels[i]));
-		(*labels)[i].value = (char *)(eq + 1);
-	}
-	a->labels.labels_len = (u_int)n;
-	a->labels.labels_val = *labels;
-	COUNT(o->argv, i);
-	a->argv.argv_len = (u_int)i;
-	a->argv.argv_val = (rpx_arg *)o->argv;
-	COUNT(o->env_set, i);
-	a->env_set.env_set_len = (u_int)i;
-	a->env_set.env_set_val = (rpx_arg *)o->env_set;
-	COUNT(o->env_unset, i);
-	a->env_unset.env_unset_len = (u_int)i;
-	a->env_unset.env_unset_val = (rpx_arg *)o->env_unset;
-#undef COUNT
-	a->shell = (o->flags & RPX_SPAWN_SHELL) ? TRUE : FALSE;
-	a->env_mode = (o->flags & RPX_SPAWN_CLEAR_ENV) ? RPX_ENV_CLEAR : RPX_ENV_INHERIT;
-	a->cwd = (char *)(o->cwd != NULL ? o->cwd : "");
-	a->stdin_data.stdin_data_len = (u_int)o->stdin_len;
-	a->stdin_data.stdin_data_val = (char *)o->stdin_data;
-	a->stdout_mode =
-	    (o->flags & RPX_SPAWN_DISCARD_STDOUT) ? RPX_STDIO_DISCARD : RPX_STDIO_CAPTURE;
-	a->stderr_mode =
-	    (o->flags & RPX_SPAWN_DISCARD_STDERR) ? RPX_STDIO_DISCARD : RPX_STDIO_CAPTURE;
-	a->name = (char *)(o->name != NULL ? o->name : "");
-	a->limits.cpu_seconds = o->cpu_seconds;
-	a->limits.address_space = o->address_space;
-	a->limits.open_files = o->open_files;
-	a->importance = (rpx_importance)o->importance;
-	a->user = (char *)(o->user != NULL ? o->user : "");
-	return 0;
-}
-
 static void run_output(struct rpx_cli_fan_host *h, struct rpx_async *c);
 static void run_wait(struct rpx_cli_fan_host *h, struct rpx_async *c);
+
+static void on_run_kill(struct rpx_async *c, int err, const char *errmsg, void *res, void *arg)
+{
+	struct rpx_cli_fan_host *h = arg;
+	rpx_kill_res *r = res;
+
+	(void)c;
+	if (rpx_cli_fan_gone(h))
+		return;
+	/* Not the host's end: its OUTPUT and WAIT report what became of the job. */
+	if (err < 0)
+		rpx_cli_fan_printf(h, 2, "run: forwarding the signal: %s\n", errmsg);
+	else if (r->status.error != 0 && r->status.error != ESRCH) /* ESRCH: it just ended */
+		rpx_cli_fan_printf(h, 2, "run: forwarding the signal: server: %s\n",
+		    r->status.message != NULL && r->status.message[0] != '\0'
+		        ? r->status.message
+		        : strerror(r->status.error));
+}
+
+/* KILL of the job's process group with sig, beside the OUTPUT or WAIT in flight. */
+static void run_kill(struct rpx_cli_fan_host *h, struct rpx_async *c, int sig)
+{
+	struct fan_state *s = h->state;
+	rpx_kill_args a;
+	int ret;
+
+	memset(&a, 0, sizeof(a));
+	next_reqid(s, &a.reqid);
+	a.job = s->job;
+	a.signal = sig;
+	a.group = TRUE;
+	ret = rpx_async_call(c, RPX_PROC_PROG, RPX_PROC_VERS, RPX_PROC_KILL,
+	    (xdrproc_t)xdr_rpx_kill_args, &a, (xdrproc_t)xdr_rpx_kill_res, sizeof(rpx_kill_res), 0,
+	    on_run_kill, h);
+	if (ret < 0)
+		rpx_cli_fan_printf(h, 2, "run: forwarding SIG%s: %s\n", rpx_signal_name(sig),
+		    rpx_async_error(c)[0] != '\0' ? rpx_async_error(c) : strerror(-ret));
+}
+
+/* The driver caught a signal: KILL now if the job is known, else once SPAWN answers. */
+static void run_forward(struct rpx_cli_fan_host *h, int sig)
+{
+	struct fan_state *s = h->state;
+
+	if (s == NULL || s->step != STEP_RUN)
+		return;
+	if (s->job != 0)
+		run_kill(h, h->conn, sig);
+	else
+		s->forward_sig = sig; /* the last one wins: SIGKILL after the first */
+}
 
 static void on_spawn(struct rpx_async *c, int err, const char *errmsg, void *res, void *arg)
 {
@@ -307,12 +347,12 @@ static void on_spawn(struct rpx_async *c, int err, const char *errmsg, void *res
 	struct fan_state *s = h->state;
 	rpx_spawn_res *r = res;
 
-	if (call_failed(h, err == -EACCES ? err : err, errmsg))
+	if (call_failed(h, err, errmsg))
 		return;
 	if (status_failed(h, "spawn", &r->status))
 		return;
 	s->job = r->job;
-	if (s->step == 0) { /* spawn */
+	if (s->step == STEP_SPAWN) {
 		if (sp->json)
 			rpx_cli_fan_printf(h, 1,
 			    "{\"job\":%" PRIu64 ",\"pid\":%d,\"start\":%" PRId64 ".%09u}\n",
@@ -322,6 +362,8 @@ static void on_spawn(struct rpx_async *c, int err, const char *errmsg, void *res
 		rpx_cli_fan_done(h, 0, NULL);
 		return;
 	}
+	if (s->forward_sig != 0)
+		run_kill(h, c, s->forward_sig); /* a signal came before the job ID */
 	s->out.job = r->job;
 	s->out.streams = 0;
 	if (!(sp->opts.flags & RPX_SPAWN_DISCARD_STDOUT))
@@ -341,7 +383,7 @@ static void spawn_common(struct rpx_cli_fan_host *h, struct rpx_async *c, int ru
 	const struct rpx_cli_spawn *sp = h->req;
 	struct fan_state *s = state(h);
 	rpx_spawn_args a;
-	rpx_label *labels = NULL;
+	char why[300];
 	int ret;
 
 	if (s == NULL) {
@@ -349,52 +391,66 @@ static void spawn_common(struct rpx_cli_fan_host *h, struct rpx_async *c, int ru
 		return;
 	}
 	s->step = run;
-	if ((ret = spawn_args(&sp->opts, &a, &labels)) == 0) {
-		next_reqid(s, &a.reqid);
-		ret = rpx_async_call(c, RPX_PROC_PROG, RPX_PROC_VERS, RPX_PROC_SPAWN,
-		    (xdrproc_t)xdr_rpx_spawn_args, &a, (xdrproc_t)xdr_rpx_spawn_res,
-		    sizeof(rpx_spawn_res), 0, on_spawn, h);
+	/* librpx's builder: the same local checks as a single-host spawn. */
+	if ((ret = rpx_proc_spawn_args(&sp->opts, &a, why, sizeof(why))) < 0) {
+		rpx_cli_fan_done(h, ret, "%s: %s", h->name, why);
+		return;
 	}
-	for (size_t i = 0; labels != NULL && i < a.labels.labels_len; i++)
-		free(labels[i].key);
-	free(labels);
+	next_reqid(s, &a.reqid);
+	ret = rpx_async_call(c, RPX_PROC_PROG, RPX_PROC_VERS, RPX_PROC_SPAWN,
+	    (xdrproc_t)xdr_rpx_spawn_args, &a, (xdrproc_t)xdr_rpx_spawn_res, sizeof(rpx_spawn_res),
+	    0, on_spawn, h);
+	rpx_proc_spawn_args_free(&a);
 	start_failed(h, c, ret);
 }
 
 static void spawn_start(struct rpx_cli_fan_host *h, struct rpx_async *c)
 {
-	spawn_common(h, c, 0);
+	spawn_common(h, c, STEP_SPAWN);
 }
 
 static void run_start(struct rpx_cli_fan_host *h, struct rpx_async *c)
 {
-	spawn_common(h, c, 1);
+	spawn_common(h, c, STEP_RUN);
 }
 
 static void on_output(struct rpx_async *c, int err, const char *errmsg, void *res, void *arg)
 {
+	static const char *const stream_name[] = {"stdout", "stderr"};
 	struct rpx_cli_fan_host *h = arg;
 	struct fan_state *s = h->state;
 	rpx_output_res *r = res;
-	int got = 0;
+	const rpx_chunk *chunk;
+	uint64_t *offset;
+	int got = 0, i;
 
 	if (call_failed(h, err, errmsg))
 		return;
 	if (status_failed(h, "output", &r->status))
 		return;
-	if (s->out.streams & RPX_STREAM_STDOUT) {
-		rpx_cli_fan_write(h, 1, r->out.data.data_val, r->out.data.data_len);
-		s->out.stdout_offset = r->out.offset + r->out.data.data_len;
-		got |= r->out.data.data_len > 0;
-		if (r->out.eof)
-			s->out.streams &= ~RPX_STREAM_STDOUT;
+	for (i = 0; i < 2; i++) {
+		unsigned int bit = i == 0 ? RPX_STREAM_STDOUT : RPX_STREAM_STDERR;
+
+		if (!(s->out.streams & bit))
+			continue;
+		chunk = i == 0 ? &r->out : &r->err;
+		offset = i == 0 ? &s->out.stdout_offset : &s->out.stderr_offset;
+		if (chunk->dropped > 0)
+			rpx_cli_fan_printf(h, 2,
+			    "%" PRIu64 " bytes of the job's %s were dropped from its log\n",
+			    (uint64_t)chunk->dropped, stream_name[i]);
+		rpx_cli_fan_write(h, i + 1, chunk->data.data_val, chunk->data.data_len);
+		*offset = chunk->offset + chunk->data.data_len;
+		got |= chunk->data.data_len > 0;
+		if (chunk->eof)
+			s->out.streams &= ~bit;
 	}
-	if (s->out.streams & RPX_STREAM_STDERR) {
-		rpx_cli_fan_write(h, 2, r->err.data.data_val, r->err.data.data_len);
-		s->out.stderr_offset = r->err.offset + r->err.data.data_len;
-		got |= r->err.data.data_len > 0;
-		if (r->err.eof)
-			s->out.streams &= ~RPX_STREAM_STDERR;
+	if (s->step == STEP_LOGS) {
+		if (s->out.streams == 0 || (!got && (!s->out.follow || r->ended)))
+			rpx_cli_fan_done(h, 0, NULL);
+		else
+			run_output(h, c);
+		return;
 	}
 	if (s->out.streams == 0 || (r->ended && !got))
 		run_wait(h, c);
@@ -406,10 +462,8 @@ static void run_output(struct rpx_cli_fan_host *h, struct rpx_async *c)
 {
 	struct fan_state *s = h->state;
 
-	start_failed(h, c,
-	    rpx_async_call(c, RPX_PROC_PROG, RPX_PROC_VERS, RPX_PROC_OUTPUT,
-	        (xdrproc_t)xdr_rpx_output_args, &s->out, (xdrproc_t)xdr_rpx_output_res,
-	        sizeof(rpx_output_res), 0, on_output, h));
+	proc_call(h, c, RPX_PROC_OUTPUT, (xdrproc_t)xdr_rpx_output_args, &s->out,
+	    (xdrproc_t)xdr_rpx_output_res, sizeof(rpx_output_res), 0, on_output);
 	/* The call's deadline: the connection's timeout, which covers the slice. */
 }
 
@@ -428,12 +482,12 @@ static void on_wait(struct rpx_async *c, int err, const char *errmsg, void *res,
 	if (call_failed(h, err, errmsg))
 		return;
 	if (r->status.error == ETIMEDOUT) {
-		if (s->step == 2) { /* wait --timeout: no job ended in time */
+		if (s->step == STEP_WAIT_LIMIT) { /* no job ended in time */
 			rpx_cli_fan_printf(h, 2, "no job ended in time\n");
 			rpx_cli_fan_exit(h, 124);
 			return;
 		}
-		if (s->step == 1)
+		if (s->step == STEP_RUN)
 			run_wait(h, c);
 		else
 			wait_call(h, c, NULL, 0, 0, 0); /* next slice of a wait without limit */
@@ -441,7 +495,7 @@ static void on_wait(struct rpx_async *c, int err, const char *errmsg, void *res,
 	}
 	if (status_failed(h, "wait", &r->status))
 		return;
-	if (s->step >= 2 && rpx_cli_fan_json(h)) {
+	if (s->step >= STEP_WAIT_LIMIT && rpx_cli_fan_json(h)) {
 		char *m = NULL;
 		size_t ml;
 		FILE *mf = open_memstream(&m, &ml);
@@ -454,7 +508,7 @@ static void on_wait(struct rpx_async *c, int err, const char *errmsg, void *res,
 			rpx_cli_fan_write(h, 1, m, ml);
 			free(m);
 		}
-	} else if (s->step >= 2) {
+	} else if (s->step >= STEP_WAIT_LIMIT) {
 		rpx_cli_exit_text(&r->exit, text, sizeof(text));
 		rpx_cli_fan_printf(h, 1, "job %" PRIu64 " %s\n", (uint64_t)r->job, text);
 	}
@@ -474,23 +528,21 @@ static void wait_call(struct rpx_cli_fan_host *h, struct rpx_async *c, const uin
 		njobs = req->njobs;
 		keep = req->keep;
 		timeout_ms = req->timeout_ms >= 0 ? req->timeout_ms : SLICE_MS * 10;
-		s->step = req->timeout_ms >= 0 ? 2 : 3;
+		s->step = req->timeout_ms >= 0 ? STEP_WAIT_LIMIT : STEP_WAIT_SLICES;
 	}
 	a.jobs.jobs_len = (u_int)njobs;
 	a.jobs.jobs_val = (rpx_job_id *)jobs;
 	a.timeout_ms = timeout_ms;
 	a.keep = keep ? TRUE : FALSE;
-	start_failed(h, c,
-	    rpx_async_call(c, RPX_PROC_PROG, RPX_PROC_VERS, RPX_PROC_WAIT,
-	        (xdrproc_t)xdr_rpx_wait_args, &a, (xdrproc_t)xdr_rpx_wait_res, sizeof(rpx_wait_res),
-	        timeout_ms + 5000, on_wait, h));
+	proc_call(h, c, RPX_PROC_WAIT, (xdrproc_t)xdr_rpx_wait_args, &a,
+	    (xdrproc_t)xdr_rpx_wait_res, sizeof(rpx_wait_res), timeout_ms + 5000, on_wait);
 }
 
 static void run_wait(struct rpx_cli_fan_host *h, struct rpx_async *c)
 {
 	struct fan_state *s = h->state;
 
-	s->step = 1;
+	s->step = STEP_RUN;
 	wait_call(h, c, &s->job, 1, SLICE_MS, 0);
 }
 
@@ -503,9 +555,15 @@ static void wait_start(struct rpx_cli_fan_host *h, struct rpx_async *c)
 	wait_call(h, c, NULL, 0, 0, 0);
 }
 
-const struct rpx_cli_fan_cmd rpx_fan_spawn = {"spawn", RPX_PROC_PROG, spawn_start, cleanup};
-const struct rpx_cli_fan_cmd rpx_fan_run = {"run", RPX_PROC_PROG, run_start, cleanup};
-const struct rpx_cli_fan_cmd rpx_fan_wait = {"wait", RPX_PROC_PROG, wait_start, cleanup};
+const struct rpx_cli_fan_cmd rpx_fan_spawn = {.name = "spawn",
+    .prog = RPX_PROC_PROG,
+    .start = spawn_start,
+    .cleanup = cleanup};
+const struct rpx_cli_fan_cmd rpx_fan_run = {"run", RPX_PROC_PROG, run_start, cleanup, run_forward};
+const struct rpx_cli_fan_cmd rpx_fan_wait = {.name = "wait",
+    .prog = RPX_PROC_PROG,
+    .start = wait_start,
+    .cleanup = cleanup};
 
 /* kill */
 
@@ -548,13 +606,14 @@ static void kill_next(struct rpx_cli_fan_host *h, struct rpx_async *c)
 	a.job = req->jobs[s->index];
 	a.signal = req->sig;
 	a.group = req->group ? TRUE : FALSE;
-	start_failed(h, c,
-	    rpx_async_call(c, RPX_PROC_PROG, RPX_PROC_VERS, RPX_PROC_KILL,
-	        (xdrproc_t)xdr_rpx_kill_args, &a, (xdrproc_t)xdr_rpx_kill_res, sizeof(rpx_kill_res),
-	        0, on_kill, h));
+	proc_call(h, c, RPX_PROC_KILL, (xdrproc_t)xdr_rpx_kill_args, &a,
+	    (xdrproc_t)xdr_rpx_kill_res, sizeof(rpx_kill_res), 0, on_kill);
 }
 
-const struct rpx_cli_fan_cmd rpx_fan_kill = {"kill", RPX_PROC_PROG, kill_next, cleanup};
+const struct rpx_cli_fan_cmd rpx_fan_kill = {.name = "kill",
+    .prog = RPX_PROC_PROG,
+    .start = kill_next,
+    .cleanup = cleanup};
 
 /* ps: every page of LIST */
 
@@ -603,10 +662,8 @@ static void ps_page(struct rpx_cli_fan_host *h, struct rpx_async *c, uint64_t cu
 	a.label.value = (char *)(o->label_value != NULL ? o->label_value : "");
 	a.cursor = cursor;
 	a.limit = o->limit;
-	start_failed(h, c,
-	    rpx_async_call(c, RPX_PROC_PROG, RPX_PROC_VERS, RPX_PROC_LIST,
-	        (xdrproc_t)xdr_rpx_list_args, &a, (xdrproc_t)xdr_rpx_list_res, sizeof(rpx_list_res),
-	        0, on_list, h));
+	proc_call(h, c, RPX_PROC_LIST, (xdrproc_t)xdr_rpx_list_args, &a,
+	    (xdrproc_t)xdr_rpx_list_res, sizeof(rpx_list_res), 0, on_list);
 }
 
 static void ps_start(struct rpx_cli_fan_host *h, struct rpx_async *c)
@@ -618,4 +675,73 @@ static void ps_start(struct rpx_cli_fan_host *h, struct rpx_async *c)
 	ps_page(h, c, 0);
 }
 
-const struct rpx_cli_fan_cmd rpx_fan_ps = {"ps", RPX_PROC_PROG, ps_start, cleanup};
+const struct rpx_cli_fan_cmd rpx_fan_ps = {.name = "ps",
+    .prog = RPX_PROC_PROG,
+    .start = ps_start,
+    .cleanup = cleanup};
+
+/* info: INFO of one job */
+
+static void on_info(struct rpx_async *c, int err, const char *errmsg, void *res, void *arg)
+{
+	struct rpx_cli_fan_host *h = arg;
+	rpx_info_res *r = res;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	(void)c;
+	if (call_failed(h, err, errmsg))
+		return;
+	if (r->status.error != 0) {
+		rpx_cli_fan_done(h, -r->status.error, "%s: info: job %" PRIu64 ": server: %s",
+		    h->name, *(const uint64_t *)h->req,
+		    r->status.message != NULL && r->status.message[0] != '\0'
+		        ? r->status.message
+		        : strerror(r->status.error));
+		return;
+	}
+	if ((m = open_memstream(&text, &len)) != NULL) {
+		rpx_cli_info_print(m, r, rpx_cli_fan_json(h));
+		fclose(m);
+		rpx_cli_fan_write(h, 1, text, len);
+		free(text);
+	}
+	rpx_cli_fan_done(h, 0, NULL);
+}
+
+static void info_start(struct rpx_cli_fan_host *h, struct rpx_async *c)
+{
+	rpx_job_id job = *(const uint64_t *)h->req;
+
+	proc_call(h, c, RPX_PROC_INFO, (xdrproc_t)xdr_rpx_job_id, &job, (xdrproc_t)xdr_rpx_info_res,
+	    sizeof(rpx_info_res), 0, on_info);
+}
+
+const struct rpx_cli_fan_cmd rpx_fan_info = {.name = "info",
+    .prog = RPX_PROC_PROG,
+    .start = info_start};
+
+/* logs: OUTPUT until the streams end, held in slices with -f */
+
+static void logs_start(struct rpx_cli_fan_host *h, struct rpx_async *c)
+{
+	const struct rpx_cli_logs_req *req = h->req;
+	struct fan_state *s = state(h);
+
+	if (s == NULL) {
+		rpx_cli_fan_done(h, -ENOMEM, "%s: out of memory", h->name);
+		return;
+	}
+	s->step = STEP_LOGS;
+	s->out.job = req->job;
+	s->out.streams = req->streams;
+	s->out.follow = req->follow ? TRUE : FALSE;
+	s->out.timeout_ms = req->follow ? SLICE_MS : 0;
+	run_output(h, c);
+}
+
+const struct rpx_cli_fan_cmd rpx_fan_logs = {.name = "logs",
+    .prog = RPX_PROC_PROG,
+    .start = logs_start,
+    .cleanup = cleanup};

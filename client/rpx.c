@@ -64,8 +64,9 @@ void rpx_cli_common_usage(FILE *out)
 {
 	fprintf(out,
 	    "  -H, --host URL       host to contact; repeat for several hosts. URL is\n"
-	    "                       tcp://HOST:PORT, udp://HOST:PORT, unix:PATH, or HOST[:PORT]\n"
-	    "                       (tcp, port %d); IPv6 in brackets: tcp://[::1]:%d.\n"
+	    "                       tcp://HOST:PORT, udp://HOST:PORT, unix:PATH, HOST:PORT\n"
+	    "                       (tcp), or HOST (tcp, port from HOST's rpcbind, else\n"
+	    "                       %d); IPv6 in brackets: tcp://[::1]:%d.\n"
 	    "                       tls://HOST:PORT is RPC-with-TLS (RFC 9289) over TCP.\n"
 	    "                       Default: $RPX_HOST, else the local rpxd's Unix socket if it\n"
 	    "                       exists, else tcp://127.0.0.1:%d\n"
@@ -108,19 +109,22 @@ static void usage(FILE *out)
 	    "(its exit code, or 128 + the signal that ended it); wait --timeout\n"
 	    "exits with 124 when no job ended in time.\n"
 	    "\n"
-	    "Many hosts (-H more than once, or --hosts FILE): date, spawn, run, ps,\n"
-	    "kill and wait run on every host at once from one event loop. Each output\n"
+	    "Many hosts (-H more than once, or --hosts FILE): every command (ping,\n"
+	    "date, spawn, run, ps, info, kill, wait, logs, logs -f) runs on every host\n"
+	    "at once from one event loop; only ps --tree takes one host. Each output\n"
 	    "line starts with \"HOST: \"; with --json each line is one object whose\n"
 	    "first member is \"host\" (a failed host: {\"host\":...,\"ok\":false}). A\n"
 	    "failed host gets one \"rpx: HOST: why\" line; at the end stderr has a\n"
 	    "summary: \"5 hosts: 4 ok, 1 failed (tcp://...: connection refused)\".\n"
 	    "The exit status is 0 only when every host succeeded (run, wait: and every\n"
-	    "job exited 0; the summary lists each non-zero status), else 1.\n"
+	    "job exited 0; the summary lists each non-zero status), else 1. Ctrl-C\n"
+	    "during run is forwarded to the job of every host (a second one: SIGKILL),\n"
+	    "hosts not started yet are not started, and rpx waits for the jobs' ends.\n"
 	    "      --hosts FILE     hosts, one URL or host per line; # comments\n"
 	    "      --parallel N     hosts worked on at once (default %d)\n"
 	    "      --host-timeout MS  deadline of each host's whole work (default none)\n"
-	    "A bare host (no scheme, no port) finds its port through its rpcbind,\n"
-	    "else port %d.\n",
+	    "A bare host (no scheme, no port), one or many, finds rpxd's port through\n"
+	    "the host's rpcbind (as clnt_create does), else uses port %d.\n",
 	    RPX_FANOUT_PARALLEL, RPX_DEFAULT_PORT);
 }
 

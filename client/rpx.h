@@ -213,6 +213,13 @@ struct rpx_cli_fan_cmd {
 	/* Makes the host's first call on c; the chain ends in rpx_cli_fan_done/_exit. */
 	void (*start)(struct rpx_cli_fan_host *h, struct rpx_async *c);
 	void (*cleanup)(struct rpx_cli_fan_host *h); /* frees h->state; may be NULL */
+	/*
+	 * run: SIGINT, SIGTERM, SIGHUP are caught and handed to this for each
+	 * host started and not done (the first signal as itself, later ones
+	 * as SIGKILL); hosts not started yet are not started. NULL: the
+	 * signals keep their default action.
+	 */
+	void (*forward)(struct rpx_cli_fan_host *h, int sig);
 };
 
 /* Runs cmd on every host; returns the exit status (0: every host ok, job status 0). */
@@ -238,8 +245,6 @@ void rpx_cli_fan_exit(struct rpx_cli_fan_host *h, int status);
 /* 1 when h has ended (e.g. at its deadline): a callback must not continue it. */
 int rpx_cli_fan_gone(const struct rpx_cli_fan_host *h);
 int rpx_cli_fan_json(const struct rpx_cli_fan_host *h);
-struct event_base *rpx_cli_fan_base(const struct rpx_cli_fan_host *h);
-void rpx_cli_fan_each_running(void (*fn)(struct rpx_cli_fan_host *h, void *arg), void *arg);
 
 /* The async forms of the commands (fanout_cmds.c); req points to the named struct. */
 struct rpx_cli_date_req {
@@ -254,12 +259,31 @@ struct rpx_cli_jobs_req {
 	int sig, group; /* kill */
 	int timeout_ms, keep; /* wait */
 };
+struct rpx_cli_ping_prog {
+	const char *name; /* NULL: print the number */
+	uint32_t prog;
+	uint32_t vers;
+};
+struct rpx_cli_ping_req {
+	const struct rpx_cli_ping_prog *progs;
+	size_t nprogs;
+};
+struct rpx_cli_logs_req {
+	uint64_t job;
+	unsigned int streams; /* RPX_STREAM_* */
+	int follow;
+};
 extern const struct rpx_cli_fan_cmd rpx_fan_date, rpx_fan_ping, rpx_fan_spawn, rpx_fan_run,
-    rpx_fan_ps, rpx_fan_kill, rpx_fan_wait;
+    rpx_fan_ps, rpx_fan_info, rpx_fan_kill, rpx_fan_wait, rpx_fan_logs;
+
+/* cmd_ping.c: "date v1" or "0x20007701 v1". */
+void rpx_cli_ping_name(FILE *out, const struct rpx_cli_ping_prog *p);
 
 /* cmd_ps.c, for the fan-out: the table header, and one process as a row or JSON line. */
 void rpx_cli_ps_header(FILE *out);
 void rpx_cli_ps_row(FILE *out, const rpx_pinfo *p, int json);
+/* cmd_ps.c: one job in detail (rpx info), as text or one JSON line. */
+void rpx_cli_info_print(FILE *out, const rpx_info_res *r, int json);
 
 /* JSON output (out_json.c). */
 void rpx_json_string(FILE *out, const char *s);
