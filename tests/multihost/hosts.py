@@ -208,13 +208,14 @@ class Host:
         self.rpxd = None
         self.rpcbind = None
         self.rpxd_lines = []
+        self.rpx_port = RPX_PORT  # where its rpxd listens (start_rpxd(port=...))
         os.makedirs(os.path.join(self.dir, "state"))
 
     def __repr__(self):
         return self.name
 
-    def url(self, scheme="tcp", port=RPX_PORT):
-        return "%s://%s:%d" % (scheme, self.addr, port)
+    def url(self, scheme="tcp", port=None):
+        return "%s://%s:%d" % (scheme, self.addr, port or self.rpx_port)
 
     def boot(self):
         self.init = subprocess.Popen(
@@ -270,8 +271,9 @@ class Host:
         if stop:
             self.rpcbind.kill(signal.SIGSTOP)
 
-    def start_rpxd(self, extra=(), register=None, tz=None, timeout=10):
-        """rpxd on tcp and udp 198.18.0.i:7077 and unix:/run/rpx/rpxd.sock; waits for ready."""
+    def start_rpxd(self, extra=(), register=None, tz=None, timeout=10, port=RPX_PORT):
+        """rpxd on tcp and udp 198.18.0.i:PORT and unix:/run/rpx/rpxd.sock; waits for ready."""
+        self.rpx_port = port
         args = [self.hosts.rpxd, "--listen", self.url("tcp"), "--listen", self.url("udp"),
                 "--listen", "unix:/run/rpx/rpxd.sock", "--daytime", "off",
                 "--state-dir", os.path.join(self.dir, "state"), "--insecure"]
@@ -319,6 +321,20 @@ class Host:
     def link(self, up):
         """Sets this host's bridge port up or down (its cable, as seen from the switch)."""
         self.hosts.ip_br(["link", "set", self.port, "up" if up else "down"])
+
+
+def attribute(text, hosts, name=lambda h: h.url()):
+    """({host: [lines]}, [unattributed lines]) of fan-out output, by the "NAME: " prefixes."""
+    per_host = {h: [] for h in hosts}
+    other = []
+    for line in text.splitlines():
+        for h in hosts:
+            if line.startswith(name(h) + ": "):
+                per_host[h].append(line[len(name(h)) + 2:])
+                break
+        else:
+            other.append(line)
+    return per_host, other
 
 
 def _readline(stream, timeout):
@@ -467,26 +483,19 @@ class Hosts:
         usage = (r.stdout + r.stderr).decode(errors="replace").splitlines()
         return bool(usage) and "[-H URL]..." in usage[0]
 
-    def rpx_fanout(self, args, hosts=None, timeout=30):
+    def rpx_fanout(self, args, hosts=None, timeout=30, bare=False):
         """One rpx with -H for every host: (rc, {host: [lines]}, unattributed lines, err, secs).
 
-        Lines are attributed by their "URL: " prefix, as rpx prints with several hosts.
+        Lines are attributed by their "URL: " prefix, as rpx prints with several hosts;
+        @bare: -H gives the address only (no scheme, no port), and prefixes it.
         """
         hosts = hosts or self.hosts
+        name = (lambda h: h.addr) if bare else (lambda h: h.url())
         cmd = [self.rpx_bin]
         for h in hosts:
-            cmd += ["-H", h.url()]
+            cmd += ["-H", name(h)]
         rc, out, err, secs = self.client(cmd + list(args), timeout=timeout)
-        per_host = {h: [] for h in hosts}
-        other = []
-        for line in out.splitlines():
-            for h in hosts:
-                if line.startswith(h.url() + ": "):
-                    per_host[h].append(line[len(h.url()) + 2:])
-                    break
-            else:
-                other.append(line)
-        return rc, per_host, other, err, secs
+        return (rc,) + attribute(out, hosts, name) + (err, secs)
 
     # -- teardown -------------------------------------------------------------
     def teardown(self):
