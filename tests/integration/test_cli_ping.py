@@ -39,6 +39,23 @@ def ping(rpx, argv, urls, env=None):
     return served
 
 
+def ping_many(rpx, argv, urls):
+    """Several hosts at once (fan-out): "URL: PROG v1: N ms" lines, each host's in order,
+    hosts in the order their answers come; the summary on stderr."""
+    st, out, err, _ = run([rpx] + argv)
+    ok = re.compile(r"^(\S+): (date|proc) v1: (\d+\.\d{3}) ms$")
+    got = {}
+    for l in out.splitlines():
+        m = ok.match(l)
+        if not m:
+            fail("rpx %s: unexpected line %r in %r" % (" ".join(argv), l, out))
+        got.setdefault(m.group(1), []).append(m.group(2))
+    want_err = ["%d hosts: %d ok, 0 failed" % (len(urls), len(urls))]
+    if got != {u: list(PROGRAMS) for u in urls} or err.splitlines() != want_err or st != 0:
+        fail("rpx %s: exit %d, stdout %r, stderr %r; want %r per host and %r"
+             % (" ".join(argv), st, out, err, PROGRAMS, want_err))
+
+
 def main():
     rpx = binary("RPX")
     d = Rpxd(binary("RPXD"))
@@ -46,9 +63,9 @@ def main():
         for t in ("tcp", "udp", "unix"):
             ping(rpx, ["-H", d.urls[t], "ping"], [d.urls[t]])
 
-        # Several hosts, in order; -H after the subcommand too.
+        # Several hosts at once; -H after the subcommand too.
         urls = [d.urls["tcp"], d.urls["udp"], d.urls["unix"]]
-        ping(rpx, ["-H", urls[0], "ping", "-H", urls[1], "--host", urls[2]], urls)
+        ping_many(rpx, ["-H", urls[0], "ping", "-H", urls[1], "--host", urls[2]], urls)
 
         # $RPX_HOST is the default; the canonical URL is printed for host:port.
         port = d.urls["tcp"].rsplit(":", 1)[1]
