@@ -16,6 +16,7 @@
 
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
 #include <openssl/err.h>
 
 #include "log.h"
@@ -41,6 +42,7 @@ struct rpx_conn {
 	bool in_process; /* replies go to batch, written once when the pass ends */
 	struct evbuffer *batch;
 	bool closing; /* a protocol error: flushing what is due, then closing */
+	bool tls_failed; /* closed on an error: the TLS session must not be resumed */
 	const char *close_why;
 	char name[128]; /* "tcp 127.0.0.1:40000", for logs */
 };
@@ -120,6 +122,7 @@ static void conn_flush_step(struct rpx_conn *conn)
  */
 static void conn_fail(struct rpx_conn *conn, const char *why)
 {
+	conn->tls_failed = true;
 	evbuffer_add_buffer(bufferevent_get_output(conn->bev), conn->batch);
 	conn->closing = true;
 	conn->close_why = why;
@@ -161,6 +164,12 @@ static void conn_start_tls(struct rpx_conn *conn)
 		conn_fail(conn, "TLS: out of memory");
 		return;
 	}
+	/*
+	 * Record marking delimits every message, so a peer that closes without
+	 * a close_notify truncates nothing unnoticed: that is an end of
+	 * connection (EOF), not an error.
+	 */
+	bufferevent_openssl_set_allow_dirty_shutdown(tls_bev, 1);
 	conn->bev = tls_bev;
 	conn->ssl = ssl;
 	rpx_tls_attach(ssl, &conn->tls_peer);
@@ -233,18 +242,48 @@ static int conn_process_records(struct rpx_conn *conn)
 /*
  * Writes the replies of one pass with one system call when nothing else is
  * queued (a sync client's call costs read + write, no write event); what
- * does not fit goes through the bufferevent as usual.
+ * does not fit goes through the bufferevent as usual. Under TLS the filter
+ * encrypts the batch into the socket's bufferevent at once (one record
+ * when it fits); that is written now too, instead of one loop turn later
+ * when the socket's write event comes.
  */
 static void flush_batch(struct rpx_conn *conn)
 {
 	struct evbuffer *out = bufferevent_get_output(conn->bev);
+	struct evbuffer *sock_out;
+	struct bufferevent *under;
 
 	if (evbuffer_get_length(conn->batch) == 0)
 		return;
 	if (conn->ssl == NULL && evbuffer_get_length(out) == 0)
 		evbuffer_write(conn->batch, bufferevent_getfd(conn->bev));
-	if (evbuffer_get_length(conn->batch) > 0)
+	if (evbuffer_get_length(conn->batch) == 0)
+		return;
+	if (conn->ssl == NULL || (under = bufferevent_get_underlying(conn->bev)) == NULL ||
+	    evbuffer_get_length(bufferevent_get_output(under)) > 0) {
 		evbuffer_add_buffer(out, conn->batch);
+		return;
+	}
+	/* One TLS record for the whole batch: the filter writes chain by chain. */
+	if (evbuffer_get_length(conn->batch) <= RPX_TLS_RECORD_MAX)
+		evbuffer_pullup(conn->batch, -1);
+	/*
+	 * The socket's bufferevent would arm its write event (two epoll_ctl)
+	 * for the record the filter is about to hand it; it is written here
+	 * instead, and the event armed only for what the socket did not take.
+	 */
+	under->enabled &= ~EV_WRITE;
+	evbuffer_add_buffer(out, conn->batch);
+	under->enabled |= EV_WRITE;
+	sock_out = bufferevent_get_output(under);
+	if (evbuffer_get_length(sock_out) == 0)
+		return;
+	/* A socket bufferevent freezes its output's start: only it drains it. */
+	evbuffer_unfreeze(sock_out, 1);
+	evbuffer_write(sock_out, bufferevent_getfd(under));
+	evbuffer_freeze(sock_out, 1);
+	if (evbuffer_get_length(sock_out) > 0)
+		bufferevent_enable(under, EV_WRITE);
 }
 
 static void conn_process(struct rpx_conn *conn)
@@ -303,8 +342,16 @@ static const char *tls_error(struct rpx_conn *conn, char *buf, size_t len)
 static void conn_tls_established(struct rpx_conn *conn)
 {
 	struct rpx_cred *tc = &conn->xprt.transport_cred;
+	const char *how;
 
 	rpx_tls_peer(conn->srv->tls, conn->ssl, &conn->tls_peer);
+	how = conn->tls_peer.resumed ? "TLS session resumed" : "TLS session";
+	if (conn->tls_peer.expired) {
+		log_info("audit: %s: %s, certificate %s (%s) expired: closed", conn->name, how,
+		    conn->tls_peer.fingerprint, conn->tls_peer.subject);
+		conn_fail(conn, "client certificate expired");
+		return;
+	}
 	conn->record_start = 0;
 	tc->tls = true;
 	tc->tls_mapped = conn->tls_peer.mapped;
@@ -314,14 +361,13 @@ static void conn_tls_established(struct rpx_conn *conn)
 	conn->xprt.tls_required = false;
 	snprintf(conn->xprt.peer, sizeof(conn->xprt.peer), "tls %s", conn->name + 4);
 	if (!conn->tls_peer.has_cert)
-		log_info("audit: %s: TLS session, no client certificate: read-only", conn->name);
+		log_info("audit: %s: %s, no client certificate: read-only", conn->name, how);
 	else if (conn->tls_peer.mapped)
-		log_info("audit: %s: TLS session, certificate %s (%s) mapped to user %s",
-		    conn->name, conn->tls_peer.fingerprint, conn->tls_peer.subject,
-		    conn->tls_peer.user);
+		log_info("audit: %s: %s, certificate %s (%s) mapped to user %s", conn->name, how,
+		    conn->tls_peer.fingerprint, conn->tls_peer.subject, conn->tls_peer.user);
 	else
-		log_info("audit: %s: TLS session, certificate %s (%s) not mapped: read-only",
-		    conn->name, conn->tls_peer.fingerprint, conn->tls_peer.subject);
+		log_info("audit: %s: %s, certificate %s (%s) not mapped: read-only", conn->name,
+		    how, conn->tls_peer.fingerprint, conn->tls_peer.subject);
 }
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -348,8 +394,10 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_EOF)
 		rpx_conn_close(conn, rpx_recmark_partial(&conn->rm) ? "closed by peer mid-record"
 		                                                    : "closed by peer");
-	else if (what & BEV_EVENT_ERROR)
+	else if (what & BEV_EVENT_ERROR) {
+		conn->tls_failed = true;
 		rpx_conn_close(conn, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	}
 }
 
 static void conn_resume_cb(evutil_socket_t fd, short what, void *arg)
@@ -511,6 +559,14 @@ void rpx_conn_close(struct rpx_conn *conn, const char *why)
 	if (conn == NULL)
 		return;
 	log_debug("%s: closed: %s", conn->name, why);
+	/*
+	 * OpenSSL drops a session from the cache when its SSL goes without a
+	 * close_notify sent; clients rarely wait for one. A session that ended
+	 * without an error stays resumable.
+	 */
+	if (conn->ssl != NULL && conn->xprt.transport_cred.tls && !conn->tls_failed)
+		SSL_set_shutdown(conn->ssl, SSL_SENT_SHUTDOWN);
+	rpx_tls_detach(&conn->tls_peer);
 	rpx_xprt_cancel_all(&conn->xprt);
 	TAILQ_REMOVE(&conn->srv->conns, conn, link);
 	conn->srv->nconns--;
@@ -536,6 +592,7 @@ void rpx_conn_tls_recheck(struct rpx_server *srv)
 		if (!rpx_tls_still_trusted(srv->tls, conn->ssl)) {
 			log_info("audit: %s: certificate %s no longer trusted after reload: closed",
 			    conn->name, conn->tls_peer.fingerprint);
+			conn->tls_failed = true;
 			rpx_conn_close(conn, "client certificate no longer trusted");
 			continue;
 		}

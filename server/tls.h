@@ -13,6 +13,13 @@
 
 #include <openssl/ssl.h>
 
+/* TLS 1.3 resumption: sessions kept per context, and for how long (seconds). */
+#define RPX_TLS_SESSION_CACHE 4096
+#define RPX_TLS_SESSION_LIFETIME 7200
+
+/* The most plaintext one TLS record carries (RFC 8446 §5.1). */
+#define RPX_TLS_RECORD_MAX 16384
+
 struct rpx_tls_config {
 	const char *cert; /* server certificate chain (PEM) */
 	const char *key; /* its private key (PEM) */
@@ -30,6 +37,9 @@ struct rpx_tls_peer {
 	uid_t uid;
 	char user[64];
 	const char *refused; /* set when rpxd itself refused the handshake, and why */
+	bool resumed; /* the session was resumed from a ticket (no certificate exchange) */
+	bool expired; /* resumed, but the certificate has expired since: close */
+	SSL_SESSION *resumed_from; /* the cached session resumed, until taken out of the cache */
 };
 
 struct rpx_tls;
@@ -51,6 +61,9 @@ void rpx_tls_peer(struct rpx_tls *tls, SSL *ssl, struct rpx_tls_peer *peer);
 
 /* Where the verify callback records the leaf certificate of a session (for audit lines). */
 void rpx_tls_attach(SSL *ssl, struct rpx_tls_peer *peer);
+
+/* Releases what rpx_tls_attach() and the handshake left in @peer. */
+void rpx_tls_detach(struct rpx_tls_peer *peer);
 
 /* Why a handshake failed: the verification error and certificate when there was one. */
 void rpx_tls_failure(SSL *ssl, const char *ssl_error, char *buf, size_t len);
