@@ -110,6 +110,7 @@ struct rpx_async {
 	SSL_CTX *ssl_ctx;
 	SSL *ssl; /* owned by bev once the handshake starts */
 	uint32_t probe_xid;
+	bool tls_resumed; /* the handshake resumed a session (no certificates exchanged) */
 
 	/* UDP */
 	struct event *udp_ev;
@@ -211,6 +212,13 @@ static void release_transport(struct rpx_async *c)
 {
 	if (c->bev != NULL) {
 		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+		/*
+		 * OpenSSL marks a session not resumable when its SSL goes without
+		 * a close_notify sent; a connection closed while up, with no
+		 * error, leaves its session (ticket) good for the next one.
+		 */
+		if (c->tls && c->state == ST_READY)
+			SSL_set_shutdown(bufferevent_openssl_get_ssl(c->bev), SSL_SENT_SHUTDOWN);
 		/* A bufferevent_openssl frees its SSL and closes its fd (c->ssl, c->fd are unset). */
 		bufferevent_free(c->bev);
 		c->bev = NULL;
@@ -303,7 +311,22 @@ static void call_send(struct rpx_async *c, struct async_call *call)
 	}
 	call->transmissions++;
 	c->st.transmissions++;
-	if (rpx_recmark_write(bufferevent_get_output(c->bev), call->msg) < 0) {
+	if (c->tls && evbuffer_get_length(call->msg) <= RPX_TLS_RECORD_MAX - 4) {
+		/*
+		 * A bufferevent_openssl makes one TLS record (and one write) of
+		 * each chain of its output: the record mark goes in front of the
+		 * call in the same chain, so a call is one record, not two.
+		 */
+		unsigned char hdr[4];
+
+		rpx_recmark_header(hdr, evbuffer_get_length(call->msg));
+		if (evbuffer_prepend(call->msg, hdr, 4) < 0 ||
+		    evbuffer_pullup(call->msg, -1) == NULL ||
+		    evbuffer_add_buffer(bufferevent_get_output(c->bev), call->msg) < 0) {
+			call->early_err = -ENOMEM;
+			call_arm(call, 0);
+		}
+	} else if (rpx_recmark_write(bufferevent_get_output(c->bev), call->msg) < 0) {
 		call->early_err = -ENOMEM;
 		call_arm(call, 0);
 	}
@@ -527,10 +550,12 @@ static void stream_event_cb(struct bufferevent *bev, short what, void *arg)
 			SSL *ssl = bufferevent_openssl_get_ssl(bev);
 			int err;
 
-			if ((err = rpx_tls_check_peer_(ssl, why, sizeof(why))) < 0)
+			if ((err = rpx_tls_check_peer_(ssl, why, sizeof(why))) < 0) {
 				conn_fail(c, err, "%s", why);
-			else
+			} else {
+				c->tls_resumed = SSL_session_reused(ssl) == 1;
 				conn_ready(c);
+			}
 		}
 		goto out;
 	}
@@ -880,8 +905,8 @@ static int check_opts(const struct rpx_async_opts *o, char *why, size_t whylen)
 {
 	if (o == NULL)
 		return 0;
-	return rpx_opts_check_(o->timeout_ms, o->retry_ms, o->flags, o->reserved,
-	    sizeof(o->reserved) / sizeof(o->reserved[0]), why, whylen);
+	return rpx_opts_check_(o->timeout_ms, o->retry_ms, o->flags & ~RPX_ASYNC_TLS_NO_RESUME,
+	    o->reserved, sizeof(o->reserved) / sizeof(o->reserved[0]), why, whylen);
 }
 
 static uint32_t random_xid(void)
@@ -955,7 +980,9 @@ struct rpx_async *rpx_async_open(struct event_base *base, const char *url,
 
 		if ((c->ssl_ctx = rpx_tls_ctx_new_(opts, why, sizeof(why))) == NULL)
 			goto fail;
-		if ((c->ssl = rpx_tls_ssl_new_(c->ssl_ctx, name, why, sizeof(why))) == NULL)
+		if ((c->ssl = rpx_tls_ssl_new_(c->ssl_ctx, c->url.host, c->url.port, name,
+		         opts == NULL || !(opts->flags & RPX_ASYNC_TLS_NO_RESUME), why,
+		         sizeof(why))) == NULL)
 			goto fail;
 	}
 	if (c->url.transport == RPX_TRANSPORT_UDP) {
@@ -1139,6 +1166,11 @@ int rpx_async_state(const struct rpx_async *c)
 	if (c->state == ST_FAILED)
 		return c->fail_code < 0 ? c->fail_code : -EIO;
 	return c->state == ST_READY ? 1 : 0;
+}
+
+int rpx_async_tls_resumed(const struct rpx_async *c)
+{
+	return c->tls_resumed ? 1 : 0;
 }
 
 void rpx_async_stats(const struct rpx_async *c, struct rpx_async_stats *st)

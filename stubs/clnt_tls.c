@@ -11,6 +11,14 @@
  * settings, the probe's encoder and checker, and the text of a failure.
  * Verification is never optional: a tls:// URL without a usable certificate
  * chain and matching name fails, it does not fall back to clear text.
+ *
+ * Resumption (RFC 8446 §2.2): each context keeps the newest session ticket
+ * per server (host, port, name verified) that its connections received.
+ * A new connection to the same server takes it out and offers it once
+ * (RFC 8446 §C.4: a ticket is not reused); the server's next ticket
+ * replaces it. The store belongs to the context, and a context to one set
+ * of CA, certificate and key files, so a session never crosses to another
+ * client identity or CA, and never skips the checks of another name.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -38,6 +46,118 @@ static const char *ssl_reason(unsigned long e, const char *fallback)
 	const char *r = e != 0 ? ERR_reason_error_string(e) : NULL;
 
 	return r != NULL ? r : fallback;
+}
+
+/* Sessions kept per context: one per server, for this many servers. */
+#define SESSIONS_MAX 64
+
+struct session_store {
+	pthread_mutex_t lock;
+	struct {
+		char *server; /* "host port name" */
+		SSL_SESSION *sess;
+	} e[SESSIONS_MAX];
+	unsigned next_victim;
+};
+
+static pthread_once_t ex_once = PTHREAD_ONCE_INIT;
+static int ctx_store_idx = -1; /* SSL_CTX ex_data: struct session_store */
+static int ssl_server_idx = -1; /* SSL ex_data: the "host port name" of its store entry */
+
+static void store_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	struct session_store *st = ptr;
+
+	if (st == NULL)
+		return;
+	for (unsigned i = 0; i < SESSIONS_MAX; i++) {
+		free(st->e[i].server);
+		SSL_SESSION_free(st->e[i].sess);
+	}
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}
+
+static void server_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	free(ptr);
+}
+
+static void ex_init(void)
+{
+	ctx_store_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, store_free);
+	ssl_server_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, server_free);
+}
+
+/* Keeps the newest session of a connection (TLS 1.3: tickets come after the handshake). */
+static int session_new_cb(SSL *ssl, SSL_SESSION *sess)
+{
+	struct session_store *st = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_store_idx);
+	const char *server = SSL_get_ex_data(ssl, ssl_server_idx);
+	unsigned i, slot = SESSIONS_MAX;
+	char *copy;
+
+	if (st == NULL || server == NULL || !SSL_SESSION_is_resumable(sess))
+		return 0;
+	pthread_mutex_lock(&st->lock);
+	for (i = 0; i < SESSIONS_MAX && slot == SESSIONS_MAX; i++)
+		if (st->e[i].server != NULL && strcmp(st->e[i].server, server) == 0)
+			slot = i;
+	for (i = 0; i < SESSIONS_MAX && slot == SESSIONS_MAX; i++)
+		if (st->e[i].server == NULL)
+			slot = i;
+	if (slot == SESSIONS_MAX)
+		slot = st->next_victim++ % SESSIONS_MAX;
+	if (st->e[slot].server == NULL || strcmp(st->e[slot].server, server) != 0) {
+		if ((copy = strdup(server)) == NULL) {
+			pthread_mutex_unlock(&st->lock);
+			return 0;
+		}
+		free(st->e[slot].server);
+		st->e[slot].server = copy;
+	}
+	SSL_SESSION_free(st->e[slot].sess);
+	st->e[slot].sess = sess; /* the reference OpenSSL hands over when we return 1 */
+	pthread_mutex_unlock(&st->lock);
+	return 1;
+}
+
+/* The session kept for @server, taken out of the store (single use), or NULL. */
+static SSL_SESSION *session_take(SSL_CTX *ctx, const char *server)
+{
+	struct session_store *st = SSL_CTX_get_ex_data(ctx, ctx_store_idx);
+	SSL_SESSION *sess = NULL;
+
+	if (st == NULL)
+		return NULL;
+	pthread_mutex_lock(&st->lock);
+	for (unsigned i = 0; i < SESSIONS_MAX && sess == NULL; i++) {
+		if (st->e[i].server != NULL && strcmp(st->e[i].server, server) == 0) {
+			sess = st->e[i].sess;
+			st->e[i].sess = NULL;
+		}
+	}
+	pthread_mutex_unlock(&st->lock);
+	return sess;
+}
+
+static int store_attach(SSL_CTX *ctx)
+{
+	struct session_store *st;
+
+	pthread_once(&ex_once, ex_init);
+	if (ctx_store_idx < 0 || ssl_server_idx < 0 || (st = calloc(1, sizeof(*st))) == NULL)
+		return -ENOMEM;
+	pthread_mutex_init(&st->lock, NULL);
+	if (SSL_CTX_set_ex_data(ctx, ctx_store_idx, st) != 1) {
+		store_free(NULL, st, NULL, 0, 0, NULL);
+		return -ENOMEM;
+	}
+	/* Sessions go to session_new_cb only; OpenSSL's own client cache is not used. */
+	SSL_CTX_set_session_cache_mode(ctx,
+	    SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, session_new_cb);
+	return 0;
 }
 
 static SSL_CTX *ctx_build(const struct rpx_async_opts *opts, char *why, size_t whylen)
@@ -95,6 +215,10 @@ static SSL_CTX *ctx_build(const struct rpx_async_opts *opts, char *why, size_t w
 	/* RFC 9289 §5.2: ALPN "sunrpc". Note: 0 means success here. */
 	if (SSL_CTX_set_alpn_protos(ctx, alpn_sunrpc, ALPN_SUNRPC_LEN) != 0) {
 		snprintf(why, whylen, "cannot set ALPN: out of memory");
+		goto fail;
+	}
+	if (store_attach(ctx) < 0) {
+		snprintf(why, whylen, "cannot create a TLS session store: out of memory");
 		goto fail;
 	}
 	ERR_clear_error();
@@ -220,8 +344,11 @@ static int is_ip_literal(const char *name)
 	return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
 }
 
-SSL *rpx_tls_ssl_new_(SSL_CTX *ctx, const char *name, char *why, size_t whylen)
+SSL *rpx_tls_ssl_new_(SSL_CTX *ctx, const char *host, const char *port, const char *name,
+    bool resume, char *why, size_t whylen)
 {
+	SSL_SESSION *sess;
+	char *server;
 	SSL *ssl;
 	int ok;
 
@@ -242,6 +369,21 @@ SSL *rpx_tls_ssl_new_(SSL_CTX *ctx, const char *name, char *why, size_t whylen)
 		SSL_free(ssl);
 		return NULL;
 	}
+	/* Where this connection's tickets go, and which one it may offer. */
+	if (asprintf(&server, "%s %s %s", host, port, name) < 0)
+		server = NULL;
+	if (server == NULL || SSL_set_ex_data(ssl, ssl_server_idx, server) != 1) {
+		free(server);
+		snprintf(why, whylen, "cannot create a TLS session: out of memory");
+		SSL_free(ssl);
+		return NULL;
+	}
+	if (resume && (sess = session_take(ctx, server)) != NULL) {
+		/* An expired or unusable session just means a full handshake. */
+		SSL_set_session(ssl, sess);
+		SSL_SESSION_free(sess);
+	}
+	ERR_clear_error();
 	return ssl;
 }
 

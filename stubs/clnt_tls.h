@@ -10,6 +10,7 @@
 #ifndef RPX_CLNT_TLS_H
 #define RPX_CLNT_TLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,9 @@
 #include <openssl/ssl.h>
 
 #include "rpx/async.h"
+
+/* The most plaintext one TLS record carries (RFC 8446 §5.1). */
+#define RPX_TLS_RECORD_MAX 16384
 
 /*
  * The context for one tls:// connection (a new reference: SSL_CTX_free it);
@@ -28,9 +32,13 @@ SSL_CTX *rpx_tls_ctx_new_(const struct rpx_async_opts *opts, char *why, size_t w
 /*
  * An SSL object that verifies @name: an IPv4/IPv6 literal is checked
  * against the certificate's IP addresses (and sent as no SNI), anything
- * else against its DNS names (and sent as SNI). NULL with the reason in why.
+ * else against its DNS names (and sent as SNI). Its tickets are kept for
+ * the server (@host, @port, @name); with @resume it offers the newest one
+ * the context holds for that server, taking it out. NULL with the reason
+ * in why.
  */
-SSL *rpx_tls_ssl_new_(SSL_CTX *ctx, const char *name, char *why, size_t whylen);
+SSL *rpx_tls_ssl_new_(SSL_CTX *ctx, const char *host, const char *port, const char *name,
+    bool resume, char *why, size_t whylen);
 
 /*
  * After the handshake: the protocol is TLS 1.3 and the server selected ALPN

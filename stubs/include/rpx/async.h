@@ -78,9 +78,20 @@ struct rpx_async_opts {
 	uint32_t tls_probe_prog; /* tls://: program of the AUTH_TLS NULL probe; 0: DATE */
 	uint32_t tls_probe_vers; /* tls://: its version; 0: 1 */
 	size_t max_reply; /* largest reply record accepted on a stream; 0: 16 MiB */
-	unsigned int flags; /* none defined yet; must be 0 */
+	unsigned int flags; /* RPX_ASYNC_* flags below, or 0 */
 	int reserved[8]; /* must be 0 */
 };
+
+/*
+ * tls://: always make a full handshake, neither offering nor keeping a
+ * session ticket. Without it, the library keeps the newest TLS 1.3 session
+ * ticket each server sent (per CA, certificate and key files, per host,
+ * port and name verified, in the process) and offers it, once, on the next
+ * connection to that server: a resumed handshake exchanges no certificates
+ * (they were verified when the session began) and costs a fraction of a
+ * full one. See rpx_async_tls_resumed().
+ */
+#define RPX_ASYNC_TLS_NO_RESUME 0x1u
 
 /*
  * The completion of one call, run from the event loop (never from inside
@@ -166,6 +177,12 @@ RPX_API const char *rpx_async_error(const struct rpx_async *c);
 
 /* 1 when the connection is up (TLS: handshake done), 0 while connecting, <0 failed. */
 RPX_API int rpx_async_state(const struct rpx_async *c);
+
+/*
+ * tls://: 1 when the connection is up and its handshake resumed an earlier
+ * session (session ticket), 0 otherwise.
+ */
+RPX_API int rpx_async_tls_resumed(const struct rpx_async *c);
 
 /* Counters of one connection. */
 struct rpx_async_stats {
