@@ -6,7 +6,9 @@ copied): each has its own /run, rpcbind, and rpxd --register --insecure on
 tcp://198.18.0.i:7077. The timing loop runs in the client namespace as one
 process (this file with --measure), so neither side pays `ip netns exec` per
 command. Every cell runs REPS times, fan-out and sequential interleaved; the
-table shows p50 (and min, max) wall times of the whole command or loop.
+table shows p50 (and min, max) wall times of the whole command or loop. One more
+row: the largest fan-out with bare addresses (-H 198.18.0.i), each host's port
+found through its rpcbind first.
 
 Run by bench/fanout/run.sh (root needed). Environment: RPXD, RPX (binaries),
 REPS (5), SIZES ("1 5 20 50"), BUDGET (s, 600: the alarm after which
@@ -37,25 +39,31 @@ def run_timed(cmd, timeout):
     return secs
 
 
-def measure(rpx, urls, sizes, reps, parallel):
-    """In the client namespace: {N: {"fan": [s...], "seq": [s...]}} as JSON on stdout."""
+def fan_cmd(rpx, targets, extra):
+    cmd = [rpx]
+    for t in targets:
+        cmd += ["-H", t]
+    return cmd + extra + ["run", "--", "true"]
+
+
+def measure(rpx, urls, addrs, sizes, reps, parallel):
+    """In the client namespace: {N: {"fan": [s...], "seq": [s...]}, "bare": [s...]} as JSON."""
     out = {}
     extra = ["--parallel", str(parallel)] if parallel else []
     for n in sizes:
-        targets = urls[:n]
-        fan_cmd = [rpx]
-        for u in targets:
-            fan_cmd += ["-H", u]
-        fan_cmd += extra + ["run", "--", "true"]
+        fan = fan_cmd(rpx, urls[:n], extra)
         cell = {"fan": [], "seq": []}
-        run_timed(fan_cmd, 60)  # warm-up: page cache, first connections, rpxd's first job
+        run_timed(fan, 60)  # warm-up: page cache, first connections, rpxd's first job
         for _ in range(reps):
-            cell["fan"].append(run_timed(fan_cmd, 60))
+            cell["fan"].append(run_timed(fan, 60))
             t0 = time.monotonic()
-            for u in targets:
+            for u in urls[:n]:
                 run_timed([rpx, "-H", u, "run", "--", "true"], 60)
             cell["seq"].append(time.monotonic() - t0)
         out[str(n)] = cell
+    bare = fan_cmd(rpx, addrs[:max(sizes)], extra)
+    run_timed(bare, 60)
+    out["bare"] = [run_timed(bare, 60) for _ in range(reps)]
     json.dump(out, sys.stdout)
 
 
@@ -73,13 +81,16 @@ def table(res, sizes):
         lines.append("| %d | %s (%s-%s) | %s (%s-%s) | %.2f | %.2f |" % (
             n, ms(f), ms(min(c["fan"])), ms(max(c["fan"])), ms(s), ms(min(c["seq"])),
             ms(max(c["seq"])), f / s, f / fan1))
+    b, n = res["bare"], sizes[-1]
+    lines.append("| %d, bare addresses (rpcbind lookup) | %s (%s-%s) | | | %.2f |" % (
+        n, ms(statistics.median(b)), ms(min(b)), ms(max(b)), statistics.median(b) / fan1))
     return "\n".join(lines)
 
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--measure":
         cfg = json.loads(sys.argv[2])
-        measure(cfg["rpx"], cfg["urls"], cfg["sizes"], cfg["reps"], cfg["parallel"])
+        measure(cfg["rpx"], cfg["urls"], cfg["addrs"], cfg["sizes"], cfg["reps"], cfg["parallel"])
         return 0
     sizes = [int(x) for x in os.environ.get("SIZES", "1 5 20 50").split()]
     reps = int(os.environ.get("REPS", "5"))
@@ -91,18 +102,24 @@ def main():
     with H.Hosts(n, budget=budget, mesh=False) as hs:
         hs.start_all(rpcbind=True, register=True)
         H.log("%d hosts up in %.1f s" % (n, time.monotonic() - t0))
-        cfg = {"rpx": hs.rpx_bin, "urls": [h.url() for h in hs.hosts], "sizes": sizes,
+        load0 = open("/proc/loadavg").read().split()[0]
+        cfg = {"rpx": hs.rpx_bin, "urls": [h.url() for h in hs.hosts],
+               "addrs": [h.addr for h in hs.hosts], "sizes": sizes,
                "reps": reps, "parallel": parallel}
         rc, out, err, secs = hs.client([sys.executable, os.path.abspath(__file__), "--measure",
                                         json.dumps(cfg)], timeout=budget)
         if rc != 0:
             H.fail("measurement failed (exit %d): %s" % (rc, err))
         res = json.loads(out)
+        load1 = open("/proc/loadavg").read().split()[0]
     H.log("measured in %.1f s; everything torn down" % secs)
     print("rpx run -- true on N test hosts (network namespaces), %d repetitions each, "
           "fan-out and sequential interleaved%s:\n"
           % (reps, ", --parallel %d" % parallel if parallel else ""))
     print(table(res, sizes))
+    print("\nload average (1 min) before/after the measurement: %s / %s "
+          "(this machine has %d CPUs; every host's rpxd and job share them)"
+          % (load0, load1, os.cpu_count()))
     print("\nraw (s): %s" % json.dumps(res))
     return 0
 
