@@ -11,10 +11,12 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rpx.h"
 
@@ -223,6 +225,14 @@ struct rpx_client *rpx_cli_open(const struct rpx_cli *cli, int i)
 	return cl;
 }
 
+/* True when fd is a pipe or socket whose reading end has been closed. */
+static int reader_gone(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR) != 0;
+}
+
 static int run(struct rpx_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -272,7 +282,15 @@ static int run(struct rpx_cli *cli, int argc, char **argv)
 	argv += optind;
 	optind = 0; /* glibc: full re-initialisation for the subcommand's getopt_long */
 	ret = cmd->run(cli, argc, argv);
-	if (fflush(stdout) != 0 && ret == RPX_EXIT_OK) {
+	if ((fflush(stdout) != 0 || ferror(stdout)) && reader_gone(STDOUT_FILENO)) {
+		/*
+		 * The reader went away (rpx ps --all | head -1): end as any
+		 * filter would, by the signal the ignored SIGPIPE stood for.
+		 */
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+	}
+	if (ferror(stdout) && ret == RPX_EXIT_OK) {
 		rpx_cli_warn("write error on standard output");
 		ret = RPX_EXIT_FAIL;
 	}
