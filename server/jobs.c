@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -27,7 +28,10 @@
 #include <sys/wait.h>
 
 #include "dispatch.h"
+#include "drc.h"
 #include "jobs.h"
+#include "jobs_fifo.h"
+#include "jobs_store.h"
 #include "log.h"
 #include "procfs.h"
 #include "spawn.h"
@@ -61,7 +65,11 @@ struct rpx_follower {
 struct rpx_jobs {
 	struct event_base *base;
 	struct rpx_jobs_config cfg;
-	char *jobs_dir;
+	char *jobs_dir; /* STATE_DIR/jobs: output rings (and records of older rpxd) */
+	struct rpx_jobfifos fifos; /* the jobs' stdout/stderr FIFOs */
+	struct event *prepare; /* makes the next job's FIFOs once a SPAWN has answered */
+	struct rpx_jobstore store; /* STATE_DIR/jobs.log: the job records */
+	int devnull; /* /dev/null, read-write: the streams a job does not get from rpxd */
 	uint64_t next_id;
 	unsigned running;
 	unsigned nended;
@@ -162,14 +170,15 @@ static void log_path(struct rpx_jobs *jobs, uint64_t id, const char *stream, cha
 	snprintf(buf, len, "%s/%llu.%s", jobs->jobs_dir, (unsigned long long)id, stream);
 }
 
-static void fifo_path(struct rpx_jobs *jobs, uint64_t id, const char *stream, char *buf, size_t len)
+/* A job's FIFO; an older rpxd kept them in STATE_DIR/jobs. */
+static void job_fifo_path(struct rpx_jobs *jobs, const struct rpx_job *job,
+    enum rpx_jobfifo_stream stream, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/%llu.%s.fifo", jobs->jobs_dir, (unsigned long long)id, stream);
-}
-
-static void record_path(struct rpx_jobs *jobs, uint64_t id, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/%llu.job", jobs->jobs_dir, (unsigned long long)id);
+	if (job->legacy_fifos)
+		snprintf(buf, len, "%s/%llu.%s.fifo", jobs->jobs_dir, (unsigned long long)job->id,
+		    stream == RPX_JOBFIFO_OUT ? "out" : "err");
+	else
+		rpx_jobfifos_path(&jobs->fifos, job->id, stream, buf, len);
 }
 
 /* Writes @len bytes to @path through a temporary file and rename(2). */
@@ -191,13 +200,12 @@ static int write_file_atomic(const char *path, const void *data, size_t len, boo
 	return err;
 }
 
-/* The job's record on disk (rpx_job_record in idl/proc.x). */
-static void job_save(struct rpx_jobs *jobs, struct rpx_job *job)
+/* Appends the job's record (rpx_job_record in idl/proc.x) to @store. */
+static int job_store(struct rpx_jobs *jobs, struct rpx_job *job, struct rpx_jobstore *store)
 {
 	rpx_job_record rec;
 	struct evbuffer *eb = evbuffer_new();
 	struct rpx_xdrenc enc;
-	char path[4096];
 	u_int argc = 0;
 	int err = -ENOMEM;
 
@@ -235,16 +243,48 @@ static void job_save(struct rpx_jobs *jobs, struct rpx_job *job)
 		goto out;
 	}
 	rpx_xdrenc_finish(&enc);
-	record_path(jobs, job->id, path, sizeof(path));
-	err = write_file_atomic(path, evbuffer_pullup(eb, -1), evbuffer_get_length(eb),
-	    jobs->cfg.fsync);
+	err = rpx_jobstore_save(store, job->id, evbuffer_pullup(eb, -1), evbuffer_get_length(eb));
 out:
-	if (err < 0) {
-		errno = -err;
-		log_warn("job %llu: record", (unsigned long long)job->id);
-	}
 	if (eb != NULL)
 		evbuffer_free(eb);
+	return err;
+}
+
+static void job_save(struct rpx_jobs *jobs, struct rpx_job *job)
+{
+	int err = job_store(jobs, job, &jobs->store);
+
+	if (err < 0) {
+		errno = -err;
+		log_warn("job %llu: record in %s", (unsigned long long)job->id,
+		    rpx_jobstore_path(&jobs->store));
+	}
+}
+
+static void store_all(struct rpx_jobstore *tmp, void *arg)
+{
+	struct rpx_jobs *jobs = arg;
+	struct rpx_job *job;
+
+	TAILQ_FOREACH(job, &jobs->all, link)
+		job_store(jobs, job, tmp);
+}
+
+/* The job's record was collected: forgotten on disk too. */
+static void job_forget(struct rpx_jobs *jobs, struct rpx_job *job)
+{
+	int err;
+
+	if ((err = rpx_jobstore_forget(&jobs->store, job->id)) < 0) {
+		errno = -err;
+		log_warn("job %llu: record in %s", (unsigned long long)job->id,
+		    rpx_jobstore_path(&jobs->store));
+	}
+	if (rpx_jobstore_wants_rewrite(&jobs->store, jobs->running + jobs->nended) &&
+	    (err = rpx_jobstore_rewrite(&jobs->store, store_all, jobs)) < 0) {
+		errno = -err;
+		log_warn("%s: rewrite", rpx_jobstore_path(&jobs->store));
+	}
 }
 
 /* Job ids are never reused, across restarts too: ids are handed out from a
@@ -569,12 +609,51 @@ int rpx_jobs_follow(struct rpx_jobs *jobs, struct rpx_call *call, struct rpx_job
 /* The end of a job. */
 
 /*
+ * An ended job's FIFOs have done their work (what a job left in them is
+ * still read through the descriptors rpxd holds): only a running job's are
+ * needed again, by the next rpxd.
+ */
+static void unlink_fifos(struct rpx_jobs *jobs, const struct rpx_job *job)
+{
+	char path[4096];
+
+	for (int i = 0; i < 2; i++) {
+		enum rpx_jobfifo_stream stream = i == 0 ? RPX_JOBFIFO_OUT : RPX_JOBFIFO_ERR;
+
+		if (!rpx_joblog_captured(i == 0 ? &job->out : &job->err))
+			continue;
+		if (job->legacy_fifos) {
+			job_fifo_path(jobs, job, stream, path, sizeof(path));
+			unlink(path);
+		} else {
+			rpx_jobfifos_remove(&jobs->fifos, job->id, stream);
+		}
+	}
+}
+
+/* Frees what a job holds in memory (not its descriptors or events). */
+static void job_free(struct rpx_job *job)
+{
+	for (char **a = job->argv; a != NULL && *a != NULL; a++)
+		free(*a);
+	free(job->argv);
+	for (unsigned i = 0; i < job->nlabels; i++) {
+		free(job->labels[i].key);
+		free(job->labels[i].value);
+	}
+	free(job->labels);
+	free(job->name);
+	free(job->cwd);
+	free(job->user);
+	free(job);
+}
+
+/*
  * Frees a job's memory and descriptors. With @forget its files go too (its
  * record was collected); without, they stay for the next rpxd (shutdown).
  */
 static void job_release(struct rpx_jobs *jobs, struct rpx_job *job, bool forget)
 {
-	char path[4096];
 	struct rpx_follower *f;
 
 	/* Followers get the last word. */
@@ -615,26 +694,9 @@ static void job_release(struct rpx_jobs *jobs, struct rpx_job *job, bool forget)
 	close_stdin(job);
 	if (job->pidfd_ev != NULL)
 		event_free(job->pidfd_ev);
-	if (forget) {
-		record_path(jobs, job->id, path, sizeof(path));
-		unlink(path);
-		fifo_path(jobs, job->id, "out", path, sizeof(path));
-		unlink(path);
-		fifo_path(jobs, job->id, "err", path, sizeof(path));
-		unlink(path);
-	}
-	for (char **a = job->argv; a != NULL && *a != NULL; a++)
-		free(*a);
-	free(job->argv);
-	for (unsigned i = 0; i < job->nlabels; i++) {
-		free(job->labels[i].key);
-		free(job->labels[i].value);
-	}
-	free(job->labels);
-	free(job->name);
-	free(job->cwd);
-	free(job->user);
-	free(job);
+	if (forget)
+		job_forget(jobs, job);
+	job_free(job);
 }
 
 void rpx_jobs_drop(struct rpx_jobs *jobs, struct rpx_job *job)
@@ -703,6 +765,8 @@ static void job_ended(struct rpx_jobs *jobs, struct rpx_job *job, int status,
 		waiter_answer(l->waiter, job);
 	}
 	wake_followers(jobs, job);
+	/* After the answers: nobody waits for this. */
+	unlink_fifos(jobs, job);
 	if (drop)
 		rpx_jobs_drop(jobs, job);
 	while (jobs->nended > jobs->cfg.retain_jobs)
@@ -917,16 +981,16 @@ static int build_candidates(struct spawn_work *w, const char *prog)
 }
 
 /*
- * The job's stdout and stderr are FIFOs in the jobs folder, not anonymous
- * pipes: the job holds its end open for reading and writing, so if rpxd
- * dies the job's writes block (when the FIFO is full) instead of raising
- * SIGPIPE, and a restarted rpxd opens the FIFO again and goes on reading.
+ * The job's stdout and stderr are FIFOs in the runtime directory, not
+ * anonymous pipes: the job holds its end open for reading and writing, so
+ * if rpxd dies the job's writes block (when the FIFO is full) instead of
+ * raising SIGPIPE, and a restarted rpxd opens the FIFO again and goes on
+ * reading.
  */
 static int open_stdio(struct spawn_work *w, struct rpx_jobs *jobs, uint64_t id,
     const rpx_spawn_args *a, char *msg, size_t msglen)
 {
-	char path[4096];
-	int p[2];
+	int p[2], err;
 
 	for (int i = 0; i < 3; i++)
 		w->child_fds[i] = -1;
@@ -937,31 +1001,26 @@ static int open_stdio(struct spawn_work *w, struct rpx_jobs *jobs, uint64_t id,
 		w->child_fds[0] = p[0];
 		w->parent_in = p[1];
 		fcntl(p[1], F_SETFL, O_NONBLOCK);
-	} else if ((w->child_fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
-		goto fail;
 	}
 	for (int i = 1; i <= 2; i++) {
 		rpx_stdio_mode mode = i == 1 ? a->stdout_mode : a->stderr_mode;
 		int *parent = i == 1 ? &w->parent_out : &w->parent_err;
 
-		if (mode == RPX_STDIO_DISCARD) {
-			if ((w->child_fds[i] = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
-				goto fail;
-			continue;
-		}
+		if (mode == RPX_STDIO_DISCARD)
+			continue; /* /dev/null */
 		if (mode != RPX_STDIO_CAPTURE) {
 			snprintf(msg, msglen, "stdio mode %d: expected 0 (capture) or 1 (discard)",
 			    mode);
 			return -EINVAL;
 		}
-		fifo_path(jobs, id, i == 1 ? "out" : "err", path, sizeof(path));
-		unlink(path);
-		if (mkfifo(path, 0600) < 0)
-			goto fail;
-		if ((*parent = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0 ||
-		    (w->child_fds[i] = open(path, O_RDWR | O_CLOEXEC)) < 0)
-			goto fail;
-		fcntl(*parent, F_SETPIPE_SZ, 1024 * 1024);
+		if ((err = rpx_jobfifos_open(&jobs->fifos, id,
+		         i == 1 ? RPX_JOBFIFO_OUT : RPX_JOBFIFO_ERR, parent, &w->child_fds[i])) <
+		    0) {
+			snprintf(msg, msglen, "job's %s FIFO in %s: %s%s",
+			    i == 1 ? "stdout" : "stderr", jobs->fifos.dir, strerror(-err),
+			    err == -EPERM ? " (the folder must be rpxd's user's, mode 0700)" : "");
+			return err;
+		}
 	}
 	return 0;
 fail:
@@ -1041,6 +1100,22 @@ static int resolve_user(const rpx_spawn_args *a, uid_t caller_uid, struct spawn_
 	if (getgrouplist((*found)->pw_name, (*found)->pw_gid, w->req.groups, &w->req.ngroups) < 0)
 		w->req.ngroups = RPX_SPAWN_GROUPS_MAX;
 	return 0;
+}
+
+/*
+ * The job's pidfd became readable: it ended. Reaped here at once, without
+ * the detour of SIGCHLD through libevent's signal pipe (which still reaps
+ * orphans, and a job when it comes first).
+ */
+static void exit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpx_job *job = arg;
+	struct rusage ru;
+	int status;
+
+	memset(&ru, 0, sizeof(ru));
+	if (wait4(job->pid, &status, WNOHANG, &ru) == job->pid)
+		job_ended(job->jobs, job, status, &ru);
 }
 
 int rpx_jobs_spawn(struct rpx_jobs *jobs, const rpx_spawn_args *a, uid_t owner, uid_t caller_uid,
@@ -1139,9 +1214,9 @@ int rpx_jobs_spawn(struct rpx_jobs *jobs, const rpx_spawn_args *a, uid_t owner, 
 	w.req.argv = w.argv;
 	w.req.envp = w.envp;
 	w.req.cwd = a->cwd[0] != '\0' ? a->cwd : "/";
-	w.req.stdin_fd = w.child_fds[0];
-	w.req.stdout_fd = w.child_fds[1];
-	w.req.stderr_fd = w.child_fds[2];
+	w.req.stdin_fd = w.child_fds[0] >= 0 ? w.child_fds[0] : jobs->devnull;
+	w.req.stdout_fd = w.child_fds[1] >= 0 ? w.child_fds[1] : jobs->devnull;
+	w.req.stderr_fd = w.child_fds[2] >= 0 ? w.child_fds[2] : jobs->devnull;
 	if (a->importance != RPX_IMPORTANCE_DEFAULT) {
 		w.req.have_oom = true;
 		w.req.oom_score_adj = importance_oom[a->importance];
@@ -1216,6 +1291,8 @@ int rpx_jobs_spawn(struct rpx_jobs *jobs, const rpx_spawn_args *a, uid_t owner, 
 	hash_add(jobs->by_id, job, job->id, false);
 	hash_add(jobs->by_pid, job, (uint64_t)job->pid, true);
 	jobs->running++;
+	if ((job->pidfd_ev = event_new(jobs->base, job->pidfd, EV_READ, exit_cb, job)) != NULL)
+		event_add(job->pidfd_ev, NULL);
 	job_save(jobs, job);
 	log_debug("job %llu: pid %d: %s", (unsigned long long)job->id, job->pid, job->argv[0]);
 	*out = job;
@@ -1231,16 +1308,27 @@ out:
 		}
 		free(job);
 	}
-	if (err < 0) {
-		fifo_path(jobs, jobs->next_id, "out", path, sizeof(path));
-		unlink(path);
-		fifo_path(jobs, jobs->next_id, "err", path, sizeof(path));
-		unlink(path);
-	}
+	if (err < 0 && w.parent_out >= 0)
+		rpx_jobfifos_remove(&jobs->fifos, jobs->next_id, RPX_JOBFIFO_OUT);
+	if (err < 0 && w.parent_err >= 0)
+		rpx_jobfifos_remove(&jobs->fifos, jobs->next_id, RPX_JOBFIFO_ERR);
 	if (err < 0 && msg[0] == '\0')
 		snprintf(msg, msglen, "%s", strerror(-err));
 	work_release(&w);
+	/* The next job's FIFOs, once this answer is out. */
+	if (jobs->fifos.dir_made && jobs->fifos.ahead_id != jobs->next_id) {
+		static const struct timeval now = {0, 0};
+
+		evtimer_add(jobs->prepare, &now);
+	}
 	return err;
+}
+
+static void prepare_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpx_jobs *jobs = arg;
+
+	rpx_jobfifos_prepare(&jobs->fifos, jobs->next_id);
 }
 
 unsigned rpx_jobs_restored_running(const struct rpx_jobs *jobs)
@@ -1281,33 +1369,22 @@ static uint64_t file_size(const char *path)
 	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
-/* Rebuilds one job from its record; NULL when the record is unreadable. */
-static struct rpx_job *restore_job(struct rpx_jobs *jobs, const char *path)
+/*
+ * Rebuilds one job from its record (@len bytes at @data, from @where); NULL
+ * when the record is unreadable.
+ */
+static struct rpx_job *restore_job(struct rpx_jobs *jobs, const void *data, size_t len,
+    const char *where)
 {
 	rpx_job_record rec;
 	struct rpx_job *job = NULL;
-	char buf[4096];
-	char *data = NULL;
-	size_t len = 0;
-	FILE *f;
 	XDR xdrs;
 	struct timespec now_real, now_mono;
 
-	if ((f = fopen(path, "re")) == NULL)
-		return NULL;
-	for (size_t n; (n = fread(buf, 1, sizeof(buf), f)) > 0; len += n) {
-		char *grown = realloc(data, len + n);
-
-		if (grown == NULL)
-			break;
-		data = grown;
-		memcpy(data + len, buf, n);
-	}
-	fclose(f);
 	memset(&rec, 0, sizeof(rec));
-	xdrmem_create(&xdrs, data, (u_int)len, XDR_DECODE);
-	if (data == NULL || !xdr_rpx_job_record(&xdrs, &rec) || rec.format != 1) {
-		log_warnx("%s: unreadable job record, ignored", path);
+	xdrmem_create(&xdrs, (char *)data, (u_int)len, XDR_DECODE);
+	if (!xdr_rpx_job_record(&xdrs, &rec) || rec.format != 1) {
+		log_warnx("%s: unreadable job record, ignored", where);
 		goto out;
 	}
 	if ((job = calloc(1, sizeof(*job))) == NULL)
@@ -1367,7 +1444,6 @@ static struct rpx_job *restore_job(struct rpx_jobs *jobs, const char *path)
 out:
 	xdr_free((xdrproc_t)xdr_rpx_job_record, (char *)&rec);
 	xdr_destroy(&xdrs);
-	free(data);
 	return job;
 }
 
@@ -1394,7 +1470,8 @@ static void restore_running(struct rpx_jobs *jobs, struct rpx_job *job)
 
 			if (!rpx_joblog_captured(log))
 				continue;
-			fifo_path(jobs, job->id, i == 0 ? "out" : "err", path, sizeof(path));
+			job_fifo_path(jobs, job, i == 0 ? RPX_JOBFIFO_OUT : RPX_JOBFIFO_ERR, path,
+			    sizeof(path));
 			if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
 				continue;
 			log->eof = false;
@@ -1411,6 +1488,7 @@ static void restore_running(struct rpx_jobs *jobs, struct rpx_job *job)
 	jobs->restored_ended++;
 	log_info("job %llu (pid %d) ended while rpxd was down: status unknown",
 	    (unsigned long long)job->id, job->pid);
+	unlink_fifos(jobs, job);
 	job_save(jobs, job);
 }
 
@@ -1421,14 +1499,138 @@ static int cmp_job_id(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Reads back every job record and the id reservation. */
-static void restore_all(struct rpx_jobs *jobs)
+/* Jobs read back, before they go into the table. */
+struct restored {
+	struct rpx_jobs *jobs;
+	struct rpx_job **list;
+	size_t n, cap;
+};
+
+static void restored_add(struct restored *r, struct rpx_job *job)
+{
+	if (job == NULL)
+		return;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		struct rpx_job **grown = realloc(r->list, cap * sizeof(*r->list));
+
+		if (grown == NULL) {
+			log_warnx("job %llu: out of memory restoring it",
+			    (unsigned long long)job->id);
+			rpx_joblog_close(&job->out);
+			rpx_joblog_close(&job->err);
+			job_free(job);
+			return;
+		}
+		r->list = grown;
+		r->cap = cap;
+	}
+	r->list[r->n++] = job;
+}
+
+static void restore_cb(void *arg, uint64_t id, const void *record, size_t len)
+{
+	struct restored *r = arg;
+
+	restored_add(r, restore_job(r->jobs, record, len, rpx_jobstore_path(&r->jobs->store)));
+}
+
+/* Whole file at @path into *@data (malloc'd); 0 or -errno. */
+static int read_file(const char *path, char **data, size_t *len)
+{
+	char buf[4096];
+	FILE *f;
+
+	*data = NULL;
+	*len = 0;
+	if ((f = fopen(path, "re")) == NULL)
+		return -errno;
+	for (size_t n; (n = fread(buf, 1, sizeof(buf), f)) > 0; *len += n) {
+		char *grown = realloc(*data, *len + n);
+
+		if (grown == NULL)
+			break;
+		*data = grown;
+		memcpy(*data + *len, buf, n);
+	}
+	fclose(f);
+	return 0;
+}
+
+/*
+ * Records of an older rpxd, one file per job in STATE_DIR/jobs: read once,
+ * then they move into the store. Returns how many files there were.
+ */
+static size_t restore_legacy(struct restored *r)
+{
+	struct rpx_jobs *jobs = r->jobs;
+	char path[4096];
+	struct dirent *de;
+	size_t found = 0;
+	DIR *d;
+
+	if ((d = opendir(jobs->jobs_dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		char *data;
+
+		if (len < 5 || strcmp(de->d_name + len - 4, ".job") != 0)
+			continue;
+		found++;
+		snprintf(path, sizeof(path), "%s/%s", jobs->jobs_dir, de->d_name);
+		if (read_file(path, &data, &len) == 0 && data != NULL) {
+			struct rpx_job *job = restore_job(jobs, data, len, path);
+			bool known = false;
+
+			/* The store's record of a job is the newer one. */
+			for (size_t i = 0; job != NULL && i < r->n && !known; i++)
+				known = r->list[i]->id == job->id;
+			if (known) {
+				rpx_joblog_close(&job->out);
+				rpx_joblog_close(&job->err);
+				job_free(job);
+			} else if (job != NULL) {
+				job->legacy_fifos = true;
+				restored_add(r, job);
+			}
+		}
+		free(data);
+	}
+	closedir(d);
+	return found;
+}
+
+/* The older files, now in the store (the FIFOs of running jobs stay). */
+static void remove_legacy(struct rpx_jobs *jobs)
 {
 	char path[4096];
-	struct rpx_job **list = NULL;
-	size_t n = 0, cap = 0;
 	struct dirent *de;
 	DIR *d;
+
+	if ((d = opendir(jobs->jobs_dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		struct rpx_job *job = rpx_jobs_find(jobs, strtoull(de->d_name, NULL, 10));
+
+		if ((len > 4 && strcmp(de->d_name + len - 4, ".job") == 0) ||
+		    (len > 5 && strcmp(de->d_name + len - 5, ".fifo") == 0 &&
+		        (job == NULL || job->ended))) {
+			snprintf(path, sizeof(path), "%s/%s", jobs->jobs_dir, de->d_name);
+			unlink(path);
+		}
+	}
+	closedir(d);
+}
+
+/* Reads back every job record and the id reservation. 0 or -errno. */
+static int restore_all(struct rpx_jobs *jobs)
+{
+	struct restored r = {.jobs = jobs};
+	char path[4096];
+	size_t legacy;
+	int err;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/next-job-id", jobs->cfg.state_dir);
@@ -1439,34 +1641,17 @@ static void restore_all(struct rpx_jobs *jobs)
 			jobs->next_id = v;
 		fclose(f);
 	}
-	if ((d = opendir(jobs->jobs_dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		size_t len = strlen(de->d_name);
-		struct rpx_job *job;
-
-		if (len < 5 || strcmp(de->d_name + len - 4, ".job") != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", jobs->jobs_dir, de->d_name);
-		if ((job = restore_job(jobs, path)) == NULL)
-			continue;
-		if (n == cap) {
-			struct rpx_job **grown =
-			    realloc(list, (cap = cap ? cap * 2 : 64) * sizeof(*list));
-
-			if (grown == NULL) {
-				rpx_jobs_drop(jobs, job);
-				break;
-			}
-			list = grown;
-		}
-		list[n++] = job;
+	snprintf(path, sizeof(path), "%s/jobs.log", jobs->cfg.state_dir);
+	if ((err = rpx_jobstore_open(&jobs->store, path, jobs->cfg.fsync, restore_cb, &r)) < 0) {
+		errno = -err;
+		log_warn("%s", path);
+		return err;
 	}
-	closedir(d);
-	if (n > 1)
-		qsort(list, n, sizeof(*list), cmp_job_id);
-	for (size_t i = 0; i < n; i++) {
-		struct rpx_job *job = list[i];
+	legacy = restore_legacy(&r);
+	if (r.n > 1)
+		qsort(r.list, r.n, sizeof(*r.list), cmp_job_id);
+	for (size_t i = 0; i < r.n; i++) {
+		struct rpx_job *job = r.list[i];
 		bool was_running = !job->ended;
 
 		TAILQ_INSERT_TAIL(&jobs->all, job, link);
@@ -1483,7 +1668,18 @@ static void restore_all(struct rpx_jobs *jobs)
 			jobs->nended++;
 		}
 	}
-	free(list);
+	free(r.list);
+	if (legacy > 0 && rpx_jobstore_rewrite(&jobs->store, store_all, jobs) == 0)
+		remove_legacy(jobs);
+	return 0;
+}
+
+/* A FIFO in the runtime directory that a restored job still writes to. */
+static bool fifo_in_use(void *arg, uint64_t id)
+{
+	struct rpx_job *job = rpx_jobs_find(arg, id);
+
+	return job != NULL && !job->ended && !job->legacy_fifos;
 }
 
 struct rpx_jobs *rpx_jobs_new(struct event_base *base, const struct rpx_jobs_config *cfg)
@@ -1495,6 +1691,12 @@ struct rpx_jobs *rpx_jobs_new(struct event_base *base, const struct rpx_jobs_con
 		return NULL;
 	jobs->base = base;
 	jobs->cfg = *cfg;
+	jobs->store.log.fd = -1;
+	if ((jobs->devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+		log_warn("/dev/null");
+		free(jobs);
+		return NULL;
+	}
 	jobs->next_id = 1;
 	TAILQ_INIT(&jobs->all);
 	TAILQ_INIT(&jobs->ended);
@@ -1504,6 +1706,13 @@ struct rpx_jobs *rpx_jobs_new(struct event_base *base, const struct rpx_jobs_con
 	}
 	if (mkdir(jobs->jobs_dir, 0700) < 0 && errno != EEXIST) {
 		log_warn("%s", jobs->jobs_dir);
+		goto fail;
+	}
+	if (rpx_jobfifos_init(&jobs->fifos, cfg->runtime_dir, cfg->state_dir) < 0)
+		goto fail;
+	/* Left by the previous rpxd (jobs it left running)? Then it must be ours alone. */
+	if (rpx_jobfifos_dir(&jobs->fifos, false) == -EPERM) {
+		log_warnx("%s: not a directory of rpxd's user with mode 0700", jobs->fifos.dir);
 		goto fail;
 	}
 	if (rpx_spawn_init() < 0) {
@@ -1519,7 +1728,9 @@ struct rpx_jobs *rpx_jobs_new(struct event_base *base, const struct rpx_jobs_con
 			fclose(f);
 		}
 	}
-	restore_all(jobs);
+	if (restore_all(jobs) < 0)
+		goto fail;
+	rpx_jobfifos_sweep(&jobs->fifos, fifo_in_use, jobs);
 	if (reserve_ids(jobs) < 0) {
 		log_warn("%s/next-job-id", cfg->state_dir);
 		goto fail;
@@ -1529,8 +1740,9 @@ struct rpx_jobs *rpx_jobs_new(struct event_base *base, const struct rpx_jobs_con
 		log_warn("PR_SET_CHILD_SUBREAPER");
 	jobs->sigchld = evsignal_new(base, SIGCHLD, sigchld_cb, jobs);
 	jobs->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, jobs);
-	if (jobs->sigchld == NULL || jobs->sweep == NULL || evsignal_add(jobs->sigchld, NULL) < 0 ||
-	    evtimer_add(jobs->sweep, &sweep) < 0)
+	jobs->prepare = evtimer_new(base, prepare_cb, jobs);
+	if (jobs->sigchld == NULL || jobs->sweep == NULL || jobs->prepare == NULL ||
+	    evsignal_add(jobs->sigchld, NULL) < 0 || evtimer_add(jobs->sweep, &sweep) < 0)
 		goto fail;
 	return jobs;
 fail:
@@ -1554,6 +1766,11 @@ void rpx_jobs_free(struct rpx_jobs *jobs)
 		event_free(jobs->sigchld);
 	if (jobs->sweep != NULL)
 		event_free(jobs->sweep);
+	if (jobs->prepare != NULL)
+		event_free(jobs->prepare);
+	rpx_jobstore_close(&jobs->store);
+	rpx_jobfifos_close(&jobs->fifos);
+	close(jobs->devnull);
 	free(jobs->jobs_dir);
 	free(jobs);
 }

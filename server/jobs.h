@@ -51,9 +51,10 @@ struct rpx_job {
 	struct timespec start_real, start_mono, end_mono;
 	bool ended;
 	bool adopted; /* started by an earlier rpxd: not our child, exit status unknown */
+	bool legacy_fifos; /* its FIFOs are in STATE_DIR/jobs (an older rpxd started it) */
 	uint64_t proc_start; /* /proc/PID/stat starttime, to recognise the pid after a restart */
 	char boot_id[40]; /* of the boot it started in (restored jobs) */
-	struct event *pidfd_ev; /* adopted jobs: their end */
+	struct event *pidfd_ev; /* its pidfd readable: it ended */
 	rpx_exit exit;
 
 	struct rpx_joblog out, err;
@@ -72,6 +73,7 @@ struct rpx_job {
 
 struct rpx_jobs_config {
 	const char *state_dir;
+	const char *runtime_dir; /* the FIFOs go in RUNTIME_DIR/jobs-HASH (HASH of state_dir) */
 	bool fsync; /* job records reach the disk before SPAWN answers */
 	uint64_t output_cap; /* bytes kept per stream */
 	unsigned max_jobs; /* running at once */

@@ -48,6 +48,7 @@ struct options {
 	size_t ntime_listen;
 	const char *daytime;
 	const char *state_dir;
+	const char *runtime_dir;
 	const char *socket_group;
 	bool insecure;
 	bool rpcbind_register;
@@ -91,7 +92,12 @@ static void usage(FILE *f)
 	    "State:\n"
 	    "  -d, --state-dir DIR     state directory (default /var/lib/rpx for root,\n"
 	    "                          $XDG_STATE_HOME/rpx or ~/.local/state/rpx for others);\n"
-	    "                          job output logs live in DIR/jobs\n"
+	    "                          job output logs live in DIR/jobs, job records in\n"
+	    "                          DIR/jobs.log\n"
+	    "      --runtime-dir DIR   runtime directory, for what a reboot may drop: the jobs'\n"
+	    "                          stdout/stderr FIFOs, in DIR/jobs-HASH (HASH names the\n"
+	    "                          state directory) (default /run/rpx for root,\n"
+	    "                          $XDG_RUNTIME_DIR/rpx or /tmp/rpx-UID for others)\n"
 	    "\n"
 	    "Jobs (the PROC program):\n"
 	    "      --insecure          let callers on TCP and UDP spawn and kill, as rpxd's user;\n"
@@ -126,9 +132,10 @@ static void usage(FILE *f)
 	    "      --drc-bytes BYTES   reply bytes remembered (default %d)\n"
 	    "      --drc-clients N     client instances known at once (default %d)\n"
 	    "      --drc-client-ttl SEC  silence after which a client is forgotten (default %d)\n"
-	    "      --fsync             fdatasync each completion record before replying, so a\n"
-	    "                          machine crash loses none (default: written before the\n"
-	    "                          reply, which survives any crash of rpxd itself)\n"
+	    "      --fsync             fdatasync each completion record and job record before\n"
+	    "                          replying, so a machine crash loses none (default:\n"
+	    "                          written before the reply, which survives any crash of\n"
+	    "                          rpxd itself)\n"
 	    "\n"
 	    "Limits:\n"
 	    "      --max-record BYTES      largest call record (default %d)\n"
@@ -192,19 +199,24 @@ static int make_dirs(const char *path, mode_t mode)
 	return 0;
 }
 
-static void default_paths(char *sock, size_t socklen, char *state, size_t statelen)
+static void default_paths(char *sock, size_t socklen, char *state, size_t statelen, char *run,
+    size_t runlen)
 {
 	const char *xdg;
 
 	if (geteuid() == 0) {
 		snprintf(sock, socklen, "/run/rpx/rpxd.sock");
+		snprintf(run, runlen, "/run/rpx");
 		snprintf(state, statelen, "/var/lib/rpx");
 		return;
 	}
-	if ((xdg = getenv("XDG_RUNTIME_DIR")) != NULL && xdg[0] == '/')
+	if ((xdg = getenv("XDG_RUNTIME_DIR")) != NULL && xdg[0] == '/') {
 		snprintf(sock, socklen, "%s/rpx/rpxd.sock", xdg);
-	else
+		snprintf(run, runlen, "%s/rpx", xdg);
+	} else {
 		snprintf(sock, socklen, "/tmp/rpx-%u/rpxd.sock", (unsigned)geteuid());
+		snprintf(run, runlen, "/tmp/rpx-%u", (unsigned)geteuid());
+	}
 	if ((xdg = getenv("XDG_STATE_HOME")) != NULL && xdg[0] == '/')
 		snprintf(state, statelen, "%s/rpx", xdg);
 	else
@@ -359,6 +371,7 @@ enum {
 	OPT_TLS_USERS,
 	OPT_TLS_REQUIRE,
 	OPT_REGISTER,
+	OPT_RUNTIME_DIR,
 };
 
 static const struct option long_options[] = {
@@ -366,6 +379,7 @@ static const struct option long_options[] = {
     {"daytime", required_argument, NULL, OPT_DAYTIME},
     {"time-listen", required_argument, NULL, OPT_TIME_LISTEN},
     {"state-dir", required_argument, NULL, 'd'},
+    {"runtime-dir", required_argument, NULL, OPT_RUNTIME_DIR},
     {"max-record", required_argument, NULL, OPT_MAX_RECORD},
     {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
     {"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT},
@@ -443,6 +457,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'd':
 			o->state_dir = optarg;
+			break;
+		case OPT_RUNTIME_DIR:
+			o->runtime_dir = optarg;
 			break;
 		case OPT_MAX_RECORD:
 			o->limits.max_record =
@@ -580,6 +597,7 @@ int main(int argc, char **argv)
 	char msg[512];
 	const struct rpx_program *proc;
 	char sock_path[PATH_MAX], state_dir[PATH_MAX], url[PATH_MAX + 8], drc_path[PATH_MAX + 16];
+	char runtime_dir[PATH_MAX];
 	int err;
 
 	memset(&o, 0, sizeof(o));
@@ -587,12 +605,19 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	tzset();
 
-	default_paths(sock_path, sizeof(sock_path), state_dir, sizeof(state_dir));
+	default_paths(sock_path, sizeof(sock_path), state_dir, sizeof(state_dir), runtime_dir,
+	    sizeof(runtime_dir));
 	if (o.state_dir == NULL)
 		o.state_dir = state_dir;
 	if ((err = make_dirs(o.state_dir, 0700)) < 0) {
 		errno = -err;
 		fatal("state directory %s", o.state_dir);
+	}
+	if (o.runtime_dir == NULL)
+		o.runtime_dir = runtime_dir;
+	if ((err = make_dirs(o.runtime_dir, 0700)) < 0) {
+		errno = -err;
+		fatal("runtime directory %s", o.runtime_dir);
 	}
 
 	memset(&srv, 0, sizeof(srv));
@@ -612,6 +637,7 @@ int main(int argc, char **argv)
 	if ((err = rpx_dispatch_add(srv.dispatch, &rpx_svc_date_v1)) < 0)
 		fatalx("date program: %s", strerror(-err));
 	o.jobs.state_dir = o.state_dir;
+	o.jobs.runtime_dir = o.runtime_dir;
 	o.jobs.fsync = o.drc.fsync;
 	if ((jobs = rpx_jobs_new(srv.base, &o.jobs)) == NULL)
 		fatalx("job table in %s/jobs: cannot set up", o.state_dir);

@@ -42,7 +42,7 @@ class Rpxd:
         self.proc = subprocess.Popen(
             [rpxd, "--listen", "tcp://127.0.0.1:0", "--listen", "udp://127.0.0.1:0",
              "--listen", "unix:" + os.path.join(self.tmp, "s"), "--daytime", "off",
-             "--state-dir", state] + list(extra),
+             "--state-dir", state, "--runtime-dir", os.path.join(self.tmp, "run")] + list(extra),
             stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
         self.urls = {}
         deadline = time.monotonic() + 10

@@ -674,7 +674,9 @@ class Rpxd:
         self.state_dir = os.path.join(self.tmp, "state")
         os.mkdir(self.state_dir)
         self.sock_path = os.path.join(self.tmp, "rpxd.sock")
-        args = [rpxd_path(), "--state-dir", self.state_dir]
+        # The jobs' FIFOs too stay in the test's folder, not in /run/rpx.
+        args = [rpxd_path(), "--state-dir", self.state_dir,
+                "--runtime-dir", os.path.join(self.tmp, "run")]
         if listen is None:
             listen = []
             for t in transports:

@@ -5,6 +5,7 @@ Usage: test_proc_spawn_io.py [case...]   (unix socket; needs RPXD)
 
 import os
 import shutil
+import stat
 import sys
 import tempfile
 
@@ -119,8 +120,17 @@ def case_shell():
 
 
 def case_stdio_discard():
-    """stdout discarded, stderr captured: no stdout bytes, stderr kept; fd 1 is /dev/null."""
-    with start_rpxd() as d, ProcClient(d) as c:
+    """stdout discarded, stderr captured: no stdout bytes, stderr kept; fd 1 is /dev/null;
+    fd 2 a FIFO in the runtime directory."""
+    run = tempfile.mkdtemp(prefix="rpxtest-run-")
+    try:
+        stdio_discard(run)
+    finally:
+        shutil.rmtree(run, ignore_errors=True)
+
+
+def stdio_discard(run):
+    with start_rpxd(["--runtime-dir", run]) as d, ProcClient(d) as c:
         s = c.spawn_ok(["sh", "-c", "echo out; echo err >&2"], stdout_mode=STDIO_DISCARD)
         out, err = c.read_all(s.job)
         eq(out, b"", "discarded stdout")
@@ -130,10 +140,14 @@ def case_stdio_discard():
         c.wait_ok(s.job, 5000)
         s = c.spawn_ok(["sleep", "5"], stdout_mode=STDIO_DISCARD)
         eq(os.readlink("/proc/%d/fd/1" % s.pid), "/dev/null", "fd 1 of a discarding job")
-        # Captured streams are FIFOs in the state dir (they outlive a restart of rpxd).
-        eq(os.readlink("/proc/%d/fd/2" % s.pid),
-           os.path.join(d.state_dir, "jobs", "%d.err.fifo" % s.job),
-           "fd 2 of a capturing job is its FIFO")
+        # Captured streams are FIFOs in the runtime dir (they outlive a restart of rpxd),
+        # in a folder of their own for this state dir.
+        fifo = os.readlink("/proc/%d/fd/2" % s.pid)
+        eq((os.path.dirname(os.path.dirname(fifo)), os.path.basename(fifo)),
+           (run, "%d.err.fifo" % s.job), "fd 2 of a capturing job is its FIFO")
+        check(os.path.basename(os.path.dirname(fifo)).startswith("jobs-"),
+              "FIFO folder %s" % os.path.dirname(fifo))
+        check(stat.S_ISFIFO(os.stat(fifo).st_mode), "%s is not a FIFO" % fifo)
         r = c.output(s.job)
         expect_ok(r.status, "OUTPUT")
         eq((r.out.data, r.out.eof), (b"", True), "discarded stdout: empty and at EOF")
@@ -144,6 +158,8 @@ def case_stdio_discard():
                        stderr_mode=STDIO_DISCARD)
         eq(c.read_all(s.job), (b"", b""), "both streams discarded")
         c.wait_ok(s.job, 5000)
+    # Stopped with no job left: its FIFO folder is gone too.
+    eq(os.listdir(run), [], "runtime dir after rpxd stopped")
 
 
 def expect_refused(c, argv, err, contains, what, **kw):
