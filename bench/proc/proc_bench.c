@@ -22,7 +22,11 @@
  * Timed modes run N operations per thread after N/10 (at most 20) warm-up
  * ones and print one line for run.sh to parse:
  *
- *   result runs=N ops=O threads=T p50_us=X p99_us=Y ops_s=Z failed=F cpu_ms=C
+ *   result runs=N ops=O threads=T p50_us=X p99_us=Y start_p50_us=S ops_s=Z failed=F cpu_ms=C
+ *
+ * start_p50_us is the median of the first part of each operation: until
+ * posix_spawn returned (local) or SPAWN was answered (rpx); the rest is
+ * the wait for the end.
  *
  * ops/s is every operation of every thread over the wall time from the
  * common start to the last thread's end; cpu_ms is the CPU time of this
@@ -72,6 +76,7 @@ struct worker {
 	pthread_t thread;
 	const struct timed_run *run;
 	uint64_t *lat_ns; /* run->runs entries */
+	uint64_t *start_ns; /* of each, the part until the start answered (SPAWN, posix_spawn) */
 	int done;
 	int failed;
 	uint64_t end_ns;
@@ -121,14 +126,19 @@ static double max_seconds(void)
 	return v > 0 ? v : DEFAULT_MAX_S;
 }
 
-/* One local posix_spawn + waitpid; 0 when the command exited 0. */
-static int spawn_wait_local(char *const *argv, const posix_spawn_file_actions_t *fa)
+/*
+ * One local posix_spawn + waitpid; 0 when the command exited 0. *@started:
+ * when posix_spawn returned.
+ */
+static int spawn_wait_local(char *const *argv, const posix_spawn_file_actions_t *fa,
+    uint64_t *started)
 {
 	pid_t pid;
 	int status;
 
 	if (posix_spawn(&pid, argv[0], fa, NULL, argv, environ) != 0)
 		return -1;
+	*started = now_ns();
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR)
 			return -1;
@@ -136,8 +146,8 @@ static int spawn_wait_local(char *const *argv, const posix_spawn_file_actions_t 
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
-/* One SPAWN + WAIT of /bin/true through rpxd; 0 when it exited 0. */
-static int spawn_wait_rpx(struct rpx_client *cl, int discard)
+/* One SPAWN + WAIT of /bin/true through rpxd; 0 when it exited 0. *@started: SPAWN's answer. */
+static int spawn_wait_rpx(struct rpx_client *cl, int discard, uint64_t *started)
 {
 	static const char *const argv[] = {"/bin/true", NULL};
 	struct rpx_spawn_opts so;
@@ -153,6 +163,7 @@ static int spawn_wait_rpx(struct rpx_client *cl, int discard)
 	memset(&sres, 0, sizeof(sres));
 	if ((err = rpx_proc_spawn(cl, &so, &sres)) < 0)
 		return err;
+	*started = now_ns();
 	job = sres.job;
 	rpx_proc_spawn_free(&sres);
 	memset(&wres, 0, sizeof(wres));
@@ -190,24 +201,27 @@ static void *worker_main(void *arg)
 	}
 	pthread_barrier_wait(run->start);
 	for (int i = 0; i < total; i++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = now_ns(), started = t0;
 		int ret;
 
 		if (t0 >= run->stop_ns)
 			break;
 
 		if (cl != NULL)
-			ret = spawn_wait_rpx(cl, run->discard);
+			ret = spawn_wait_rpx(cl, run->discard, &started);
 		else
-			ret = spawn_wait_local(run->cmd != NULL ? run->cmd : true_argv, fap);
+			ret = spawn_wait_local(run->cmd != NULL ? run->cmd : true_argv, fap,
+			    &started);
 		if (ret < 0) {
 			if (w->failed++ == 0)
 				fprintf(stderr, "proc_bench: operation failed: %s\n",
 				    cl != NULL ? rpx_client_error(cl) : "command did not exit 0");
 			continue;
 		}
-		if (i >= run->warmup)
+		if (i >= run->warmup) {
+			w->start_ns[w->done] = started - t0;
 			w->lat_ns[w->done++] = now_ns() - t0;
+		}
 	}
 	w->end_ns = now_ns();
 	if (fap != NULL)
@@ -221,7 +235,7 @@ static int timed_main(struct timed_run *run, int threads)
 	struct worker *w = calloc((size_t)threads, sizeof(*w));
 	pthread_barrier_t start;
 	struct rusage self, children;
-	uint64_t *all, t_start, t_end = 0;
+	uint64_t *all, *starts, t_start, t_end = 0;
 	size_t n = 0;
 	int failed = 0;
 
@@ -233,7 +247,8 @@ static int timed_main(struct timed_run *run, int threads)
 	run->stop_ns = now_ns() + (uint64_t)(max_seconds() * 1e9);
 	for (int i = 0; i < threads; i++) {
 		w[i].run = run;
-		if ((w[i].lat_ns = calloc((size_t)run->runs, sizeof(uint64_t))) == NULL)
+		if ((w[i].lat_ns = calloc((size_t)run->runs, sizeof(uint64_t))) == NULL ||
+		    (w[i].start_ns = calloc((size_t)run->runs, sizeof(uint64_t))) == NULL)
 			return 2;
 		pthread_create(&w[i].thread, NULL, worker_main, &w[i]);
 	}
@@ -241,10 +256,13 @@ static int timed_main(struct timed_run *run, int threads)
 	t_start = now_ns();
 	for (int i = 0; i < threads; i++)
 		pthread_join(w[i].thread, NULL);
-	if ((all = calloc((size_t)threads * (size_t)run->runs, sizeof(uint64_t))) == NULL)
+	if ((all = calloc((size_t)threads * (size_t)run->runs, sizeof(uint64_t))) == NULL ||
+	    (starts = calloc((size_t)threads * (size_t)run->runs, sizeof(uint64_t))) == NULL)
 		return 2;
 	for (int i = 0; i < threads; i++) {
 		memcpy(all + n, w[i].lat_ns, (size_t)w[i].done * sizeof(uint64_t));
+		memcpy(starts + n, w[i].start_ns, (size_t)w[i].done * sizeof(uint64_t));
+		free(w[i].start_ns);
 		n += (size_t)w[i].done;
 		failed += w[i].failed;
 		if (w[i].end_ns > t_end)
@@ -252,18 +270,20 @@ static int timed_main(struct timed_run *run, int threads)
 		free(w[i].lat_ns);
 	}
 	qsort(all, n, sizeof(uint64_t), cmp_u64);
+	qsort(starts, n, sizeof(uint64_t), cmp_u64);
 	getrusage(RUSAGE_SELF, &self);
 	getrusage(RUSAGE_CHILDREN, &children);
 	/* Warm-up operations overlap the start of the clock: count them too. */
-	printf("result runs=%zu ops=%zu threads=%d p50_us=%.1f p99_us=%.1f ops_s=%.0f failed=%d "
-	       "cpu_ms=%.0f\n",
+	printf("result runs=%zu ops=%zu threads=%d p50_us=%.1f p99_us=%.1f start_p50_us=%.1f "
+	       "ops_s=%.0f failed=%d cpu_ms=%.0f\n",
 	    n, n + (size_t)threads * (size_t)run->warmup, threads, pct_us(all, n, 50),
-	    pct_us(all, n, 99),
+	    pct_us(all, n, 99), pct_us(starts, n, 50),
 	    (double)(n + (size_t)threads * (size_t)run->warmup) / ((double)(t_end - t_start) / 1e9),
 	    failed,
 	    tv_ms(&self.ru_utime) + tv_ms(&self.ru_stime) + tv_ms(&children.ru_utime) +
 	        tv_ms(&children.ru_stime));
 	free(all);
+	free(starts);
 	free(w);
 	return failed == 0 ? 0 : 1;
 }
