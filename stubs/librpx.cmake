@@ -20,7 +20,8 @@ set(RPX_CLNT_SOURCES
 	${PROJECT_SOURCE_DIR}/xdr/xdr_evbuf.c)
 
 # The async client (clnt_async.c, clnt_tls.c): libevent with OpenSSL
-# bufferevents, and OpenSSL.
+# bufferevents, and OpenSSL; librpx.a links them, librpx.so loads OpenSSL
+# and libevent_openssl at the first tls:// connection (tls_lazy.c).
 pkg_check_modules(LIBEVENT_OPENSSL REQUIRED IMPORTED_TARGET libevent_openssl>=2.1)
 
 # Same sources twice: PIC objects for the .so, plain ones would do for the
@@ -28,11 +29,21 @@ pkg_check_modules(LIBEVENT_OPENSSL REQUIRED IMPORTED_TARGET libevent_openssl>=2.
 foreach(kind shared static)
 	if(kind STREQUAL shared)
 		set(tgt librpx)
-		add_library(${tgt} SHARED ${RPX_CLNT_SOURCES} $<TARGET_OBJECTS:rpx_gen>)
+		# tls_lazy.c: OpenSSL and libevent_openssl are loaded at the first
+		# tls:// connection, not linked (see the file).
+		add_library(${tgt} SHARED ${RPX_CLNT_SOURCES} ${CMAKE_CURRENT_SOURCE_DIR}/tls_lazy.c
+			$<TARGET_OBJECTS:rpx_gen>)
 		set_target_properties(${tgt} PROPERTIES
 			VERSION ${PROJECT_VERSION}
 			SOVERSION ${PROJECT_VERSION_MAJOR}
 			EXPORT_NAME rpx)
+		# --no-undefined: an OpenSSL call without its line in tls_lazy.c
+		# fails here, not in a program at run time.
+		target_link_options(${tgt} PRIVATE -Wl,--as-needed -Wl,-O1 -Wl,--no-undefined)
+		target_include_directories(${tgt} PRIVATE
+			$<TARGET_PROPERTY:OpenSSL::SSL,INTERFACE_INCLUDE_DIRECTORIES>
+			$<TARGET_PROPERTY:PkgConfig::LIBEVENT_OPENSSL,INTERFACE_INCLUDE_DIRECTORIES>)
+		target_link_libraries(${tgt} PRIVATE PkgConfig::LIBEVENT ${CMAKE_DL_LIBS})
 	else()
 		set(tgt librpx_static)
 		add_library(${tgt} STATIC ${RPX_CLNT_SOURCES} $<TARGET_OBJECTS:rpx_gen>)
@@ -52,8 +63,10 @@ foreach(kind shared static)
 	# Public: <rpx/client.h> includes <rpc/rpc.h> and hands out a CLIENT *.
 	target_link_libraries(${tgt} PUBLIC PkgConfig::TIRPC)
 	target_include_directories(${tgt} PRIVATE ${PROJECT_SOURCE_DIR}/xdr)
-	target_link_libraries(${tgt} PRIVATE PkgConfig::LIBEVENT_OPENSSL PkgConfig::LIBEVENT
-		OpenSSL::SSL OpenSSL::Crypto)
+	if(kind STREQUAL static)
+		target_link_libraries(${tgt} PRIVATE PkgConfig::LIBEVENT_OPENSSL PkgConfig::LIBEVENT
+			OpenSSL::SSL OpenSSL::Crypto)
+	endif()
 endforeach()
 add_library(rpx::rpx ALIAS librpx)
 add_library(rpx::rpx_static ALIAS librpx_static)
