@@ -4,11 +4,15 @@
  * AUTH_TLS probe, so one tcp:// listener serves tcp:// and tls:// URLs).
  *
  *	tls_bench --port PORT --ca FILE [--cert FILE --key FILE] [--seconds S]
+ *	          [--only tcp|tls]
  *
  * Steady state: NULL and DATE NOW through librpx's async API, 1 and 16
  * connections on one event loop, each a closed loop (one call in flight
  * per connection), over tcp:// and tls://; p50, p99 and calls/s per cell,
- * and the tls/tcp ratio of p50. Connection setup: the time from
+ * and the tls/tcp ratio of p50. Both sets of connections stay open and
+ * take turns in short rounds, so that a load that comes and goes on the
+ * machine falls on both sides of the ratio. --only: NULL on one
+ * connection of one side, nothing else (for perf or callgrind). Connection setup: the time from
  * rpx_async_open() to a connection that is up (tcp: connect; tls: connect,
  * probe, TLS 1.3 handshake), with full handshakes (RPX_ASYNC_TLS_NO_RESUME)
  * and with resumed ones (the library's session cache); the run fails
@@ -18,6 +22,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,47 +148,105 @@ struct cell {
 	double p50, p99, rate;
 };
 
-static int steady(const char *url, const struct rpx_async_opts *o, int nconns, uint32_t proc,
-    double seconds, int64_t *lat, struct cell *out)
+/* Opens n connections to url on base and waits until they are up. */
+static int open_set(struct event_base *base, const char *url, const struct rpx_async_opts *o, int n,
+    struct rpx_async **c)
 {
-	struct event_base *base = event_base_new();
-	struct rpx_async *c[MAX_CONNS] = {0};
-	struct slot slots[MAX_CONNS];
-	struct run r = {0};
 	char err[600];
-	int i, ret = -1;
+	int i;
 
-	for (i = 0; i < nconns; i++) {
+	for (i = 0; i < n; i++) {
 		if ((c[i] = rpx_async_open(base, url, o, err, sizeof(err))) == NULL) {
 			fprintf(stderr, "tls_bench: %s\n", err);
-			goto out;
+			return -1;
 		}
 	}
-	if (wait_up(base, c, nconns) < 0)
-		goto out;
+	return wait_up(base, c, n);
+}
+
+/* One closed-loop round on the connections c for ns nanoseconds; samples appended. */
+static int round_on(struct event_base *base, struct rpx_async **c, int n, uint32_t proc, int64_t ns,
+    int64_t *lat, size_t *nlat)
+{
+	struct slot slots[MAX_CONNS];
+	struct run r = {0};
+	int i;
+
 	r.base = base;
 	r.lat = lat;
+	r.nlat = *nlat;
 	r.proc = proc;
-	r.active = nconns;
-	/* The first 10% is warm-up, not counted. */
-	r.start = now_ns() + (int64_t)(seconds * 1e8);
-	r.end = now_ns() + (int64_t)(seconds * 1.1e9);
-	for (i = 0; i < nconns; i++) {
+	r.active = n;
+	r.start = now_ns();
+	r.end = r.start + ns;
+	for (i = 0; i < n; i++) {
 		slots[i].r = &r;
 		slots[i].c = c[i];
 		issue(&slots[i]);
 	}
 	event_base_dispatch(base);
-	if (r.failed)
+	*nlat = r.nlat;
+	return r.failed ? -1 : 0;
+}
+
+static void summarize(int64_t *lat, size_t n, double seconds, struct cell *out)
+{
+	qsort(lat, n, sizeof(*lat), cmp_i64);
+	out->p50 = pct_us(lat, n, 50);
+	out->p99 = pct_us(lat, n, 99);
+	out->rate = (double)n / seconds;
+}
+
+/*
+ * tcp:// and tls:// side by side: both sets of connections open on one
+ * loop, then ROUNDS short rounds of each, alternating (and alternating
+ * which goes first), so that a load that comes and goes on the machine
+ * falls on both. One unmeasured round of each first, to warm up. A NULL
+ * url skips that side (for profiling one of them).
+ */
+#define ROUNDS 20
+
+static int steady(const char *tcp_url, const char *tls_url, const struct rpx_async_opts *o,
+    int nconns, uint32_t proc, double seconds, int64_t *lat_tcp, int64_t *lat_tls, struct cell *tcp,
+    struct cell *tls)
+{
+	struct event_base *base = event_base_new();
+	struct rpx_async *c_tcp[MAX_CONNS] = {0}, *c_tls[MAX_CONNS] = {0};
+	int64_t round_ns = (int64_t)(seconds * 1e9 / ROUNDS);
+	size_t n_tcp = 0, n_tls = 0, warm;
+	int i, k, ret = -1;
+
+	if ((tcp_url != NULL && open_set(base, tcp_url, o, nconns, c_tcp) < 0) ||
+	    (tls_url != NULL && open_set(base, tls_url, o, nconns, c_tls) < 0))
 		goto out;
-	qsort(lat, r.nlat, sizeof(*lat), cmp_i64);
-	out->p50 = pct_us(lat, r.nlat, 50);
-	out->p99 = pct_us(lat, r.nlat, 99);
-	out->rate = (double)r.nlat / seconds;
+	for (k = -1; k < ROUNDS; k++) {
+		int64_t ns = k < 0 ? round_ns / 2 : round_ns;
+
+		for (i = 0; i < 2; i++) {
+			bool is_tls = (i + (k & 1)) % 2 == 1;
+			struct rpx_async **c = is_tls ? c_tls : c_tcp;
+			int64_t *lat = is_tls ? lat_tls : lat_tcp;
+			size_t *n = is_tls ? &n_tls : &n_tcp;
+
+			if ((is_tls ? tls_url : tcp_url) == NULL)
+				continue;
+			if (*n > MAX_SAMPLES / 2)
+				*n = MAX_SAMPLES / 2; /* overwrite: enough samples */
+			warm = *n;
+			if (round_on(base, c, nconns, proc, ns, lat, n) < 0)
+				goto out;
+			if (k < 0)
+				*n = warm;
+		}
+	}
+	summarize(lat_tcp, n_tcp, seconds, tcp);
+	summarize(lat_tls, n_tls, seconds, tls);
 	ret = 0;
 out:
-	for (i = 0; i < nconns; i++)
-		rpx_async_close(c[i]);
+	for (i = 0; i < nconns; i++) {
+		rpx_async_close(c_tcp[i]);
+		rpx_async_close(c_tls[i]);
+	}
 	event_base_free(base);
 	return ret;
 }
@@ -250,7 +313,7 @@ static int open_times(const char *url, const struct rpx_async_opts *o, int n, in
 static void usage(void)
 {
 	fprintf(stderr, "usage: tls_bench --port PORT --ca FILE [--cert FILE --key FILE] "
-	                "[--seconds S]\n");
+	                "[--seconds S] [--only tcp|tls]\n");
 	exit(2);
 }
 
@@ -262,9 +325,10 @@ int main(int argc, char **argv)
 	    {"cert", required_argument, NULL, 'c'},
 	    {"key", required_argument, NULL, 'k'},
 	    {"seconds", required_argument, NULL, 's'},
+	    {"only", required_argument, NULL, 'o'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *ca = NULL, *cert = NULL, *key = NULL;
+	const char *ca = NULL, *cert = NULL, *key = NULL, *only = NULL;
 	static const int conns[] = {1, 16};
 	static const uint32_t procs[] = {0, RPX_DATE_NOW};
 	struct rpx_async_opts o;
@@ -272,6 +336,7 @@ int main(int argc, char **argv)
 	double seconds = 2;
 	int port = 0, opt, ci, pi, nreused;
 	int64_t *lat = malloc(MAX_SAMPLES * sizeof(*lat));
+	int64_t *lat2 = malloc(MAX_SAMPLES * sizeof(*lat2));
 	struct rpx_async_opts full;
 	struct cell a, b;
 
@@ -292,12 +357,16 @@ int main(int argc, char **argv)
 		case 's':
 			seconds = atof(optarg);
 			break;
+		case 'o':
+			only = optarg;
+			break;
 		default:
 			usage();
 		}
 	}
 	if (port <= 0 || ca == NULL || (cert == NULL) != (key == NULL) || seconds <= 0 ||
-	    lat == NULL)
+	    lat == NULL || lat2 == NULL ||
+	    (only != NULL && strcmp(only, "tcp") != 0 && strcmp(only, "tls") != 0))
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(tcp, sizeof(tcp), "tcp://127.0.0.1:%d", port);
@@ -307,14 +376,27 @@ int main(int argc, char **argv)
 	o.tls_cert_file = cert;
 	o.tls_key_file = key;
 
-	printf("# steady state: closed loop, one call in flight per connection, %.1f s per cell\n",
-	    seconds);
+	if (only != NULL) {
+		/* One side only, NULL on one connection: for perf record / perf stat. */
+		bool is_tls = strcmp(only, "tls") == 0;
+
+		if (steady(is_tls ? NULL : tcp, is_tls ? tls : NULL, &o, 1, 0, seconds, lat, lat2,
+		        &a, &b) < 0)
+			return 1;
+		printf("NULL over %s, 1 conn: p50 %.1fus p99 %.1fus, %.0f calls\n", only,
+		    is_tls ? b.p50 : a.p50, is_tls ? b.p99 : a.p99,
+		    (is_tls ? b.rate : a.rate) * seconds);
+		return 0;
+	}
+	printf("# steady state: closed loop, one call in flight per connection, %.1f s per cell\n"
+	       "# in %d alternating rounds of tcp:// and tls://\n",
+	    seconds, ROUNDS);
 	printf("%-9s %5s | %9s %9s %10s | %9s %9s %10s | %s\n", "call", "conns", "tcp p50",
 	    "tcp p99", "tcp calls/s", "tls p50", "tls p99", "tls calls/s", "tls/tcp p50");
 	for (pi = 0; pi < 2; pi++) {
 		for (ci = 0; ci < 2; ci++) {
-			if (steady(tcp, &o, conns[ci], procs[pi], seconds, lat, &a) < 0 ||
-			    steady(tls, &o, conns[ci], procs[pi], seconds, lat, &b) < 0)
+			if (steady(tcp, tls, &o, conns[ci], procs[pi], seconds, lat, lat2, &a, &b) <
+			    0)
 				return 1;
 			printf(
 			    "%-9s %5d | %7.1fus %7.1fus %10.0f | %7.1fus %7.1fus %10.0f | %.2fx\n",
@@ -354,5 +436,6 @@ int main(int argc, char **argv)
 	printf("full handshake %.0fus (%s), resumed %.0fus (%s)\n", a.p50,
 	    a.p50 < 2000 ? "met" : "missed", b.p50, b.p50 < 500 ? "met" : "missed");
 	free(lat);
+	free(lat2);
 	return 0;
 }
