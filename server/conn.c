@@ -133,16 +133,47 @@ static void conn_fail(struct rpx_conn *conn, const char *why)
 }
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
-static void conn_tls_established(struct rpx_conn *conn);
+static int conn_tls_established(struct rpx_conn *conn);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 
 /*
- * RFC 9289 §4.1: after the STARTTLS reply (already queued in clear text on
- * the socket's bufferevent), the same connection carries a TLS handshake.
- * The TLS filter reads what the client already sent (its ClientHello) from
- * the socket's buffer; anything else there fails the handshake.
+ * RFC 9289 §4.1: after the STARTTLS reply, the same connection carries a
+ * TLS handshake. Usually the reply is all there is to send and the client
+ * waits for it before its ClientHello: the reply is written at once, the
+ * socket's bufferevent goes (the fd stays) and OpenSSL reads and writes the
+ * socket itself, each record with one system call (read-ahead). Otherwise
+ * (the reply did not leave whole, or the client sent more already) a TLS
+ * filter over the socket's bufferevent takes what is buffered; anything
+ * there but a ClientHello fails the handshake.
  */
+static struct bufferevent *conn_tls_bev(struct rpx_conn *conn, SSL *ssl)
+{
+	struct bufferevent *sock = conn->bev;
+	int fd = bufferevent_getfd(sock);
+	struct bufferevent *tls_bev;
+
+	if (evbuffer_get_length(bufferevent_get_input(sock)) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(sock)) == 0) {
+		evbuffer_write(conn->batch, fd);
+		if (evbuffer_get_length(conn->batch) == 0) {
+			SSL_set_read_ahead(ssl, 1);
+			tls_bev = bufferevent_openssl_socket_new(conn->srv->base, fd, ssl,
+			    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+			if (tls_bev != NULL) {
+				/* The fd is the TLS bufferevent's now. */
+				bufferevent_setfd(sock, -1);
+				bufferevent_free(sock);
+			}
+			return tls_bev;
+		}
+	}
+	/* The STARTTLS reply leaves in clear text, before anything of TLS. */
+	evbuffer_add_buffer(bufferevent_get_output(sock), conn->batch);
+	return bufferevent_openssl_filter_new(conn->srv->base, sock, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+}
+
 static void conn_start_tls(struct rpx_conn *conn)
 {
 	struct bufferevent *tls_bev;
@@ -150,16 +181,12 @@ static void conn_start_tls(struct rpx_conn *conn)
 
 	conn->upgrade_pending = false;
 	conn->xprt.tls_offered = false;
-	/* The STARTTLS reply leaves in clear text, before anything of TLS. */
-	evbuffer_add_buffer(bufferevent_get_output(conn->bev), conn->batch);
 	conn->in_process = false;
 	if ((ssl = rpx_tls_ssl_new(conn->srv->tls)) == NULL) {
 		conn_fail(conn, "TLS: out of memory");
 		return;
 	}
-	tls_bev = bufferevent_openssl_filter_new(conn->srv->base, conn->bev, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-	if (tls_bev == NULL) {
+	if ((tls_bev = conn_tls_bev(conn, ssl)) == NULL) {
 		SSL_free(ssl);
 		conn_fail(conn, "TLS: out of memory");
 		return;
@@ -179,6 +206,19 @@ static void conn_start_tls(struct rpx_conn *conn)
 	bufferevent_setcb(tls_bev, conn_read_cb, conn_write_cb, conn_event_cb, conn);
 	bufferevent_setwatermark(tls_bev, EV_WRITE, conn->srv->limits.max_output / 2, 0);
 	bufferevent_enable(tls_bev, EV_READ | EV_WRITE);
+}
+
+/*
+ * OpenSSL on the socket may hold records it read ahead: a
+ * bufferevent_openssl takes one or two records per read event, and stops
+ * early when reading is turned off or the handshake ends; the socket will
+ * not say so again, so the read event is run for them.
+ */
+static void conn_tls_kick(struct rpx_conn *conn)
+{
+	if (conn->ssl != NULL && bufferevent_get_underlying(conn->bev) == NULL &&
+	    (bufferevent_get_enabled(conn->bev) & EV_READ) && SSL_has_pending(conn->ssl))
+		event_active(&conn->bev->ev_read, EV_READ, 1);
 }
 
 /* Reads every whole record that has arrived and dispatches it. */
@@ -240,30 +280,40 @@ static int conn_process_records(struct rpx_conn *conn)
 }
 
 /*
- * Writes the replies of one pass with one system call when nothing else is
- * queued (a sync client's call costs read + write, no write event); what
- * does not fit goes through the bufferevent as usual. Under TLS the filter
- * encrypts the batch into the socket's bufferevent at once (one record
- * when it fits); that is written now too, instead of one loop turn later
- * when the socket's write event comes.
+ * Under TLS on the socket itself: the batch, when it fits one record, is
+ * encrypted and written now, one record and one system call, without the
+ * bufferevent arming its write event for it (two epoll_ctl). 0, or -1 when
+ * it did not leave whole and goes through the bufferevent.
  */
-static void flush_batch(struct rpx_conn *conn)
+static int flush_batch_ssl(struct rpx_conn *conn)
 {
-	struct evbuffer *out = bufferevent_get_output(conn->bev);
-	struct evbuffer *sock_out;
-	struct bufferevent *under;
+	size_t len = evbuffer_get_length(conn->batch);
+	void *data;
+	int n;
 
-	if (evbuffer_get_length(conn->batch) == 0)
-		return;
-	if (conn->ssl == NULL && evbuffer_get_length(out) == 0)
-		evbuffer_write(conn->batch, bufferevent_getfd(conn->bev));
-	if (evbuffer_get_length(conn->batch) == 0)
-		return;
-	if (conn->ssl == NULL || (under = bufferevent_get_underlying(conn->bev)) == NULL ||
-	    evbuffer_get_length(bufferevent_get_output(under)) > 0) {
-		evbuffer_add_buffer(out, conn->batch);
-		return;
-	}
+	if (len > RPX_TLS_RECORD_MAX || !SSL_is_init_finished(conn->ssl) ||
+	    (data = evbuffer_pullup(conn->batch, -1)) == NULL)
+		return -1;
+	n = SSL_write(conn->ssl, data, (int)len);
+	if (n != (int)len)
+		/*
+		 * Blocked (or failed): OpenSSL wants the same bytes again, and
+		 * the bufferevent offers them, one chain from the same start.
+		 */
+		return -1;
+	evbuffer_drain(conn->batch, len);
+	return 0;
+}
+
+/*
+ * Under a TLS filter: the filter encrypts the batch into the socket's
+ * bufferevent at once (one record when it fits); that is written now too,
+ * instead of one loop turn later when the socket's write event comes.
+ */
+static void flush_batch_filter(struct rpx_conn *conn, struct bufferevent *under)
+{
+	struct evbuffer *sock_out;
+
 	/* One TLS record for the whole batch: the filter writes chain by chain. */
 	if (evbuffer_get_length(conn->batch) <= RPX_TLS_RECORD_MAX)
 		evbuffer_pullup(conn->batch, -1);
@@ -273,7 +323,7 @@ static void flush_batch(struct rpx_conn *conn)
 	 * instead, and the event armed only for what the socket did not take.
 	 */
 	under->enabled &= ~EV_WRITE;
-	evbuffer_add_buffer(out, conn->batch);
+	evbuffer_add_buffer(bufferevent_get_output(conn->bev), conn->batch);
 	under->enabled |= EV_WRITE;
 	sock_out = bufferevent_get_output(under);
 	if (evbuffer_get_length(sock_out) == 0)
@@ -286,6 +336,32 @@ static void flush_batch(struct rpx_conn *conn)
 		bufferevent_enable(under, EV_WRITE);
 }
 
+/*
+ * Writes the replies of one pass with one system call when nothing else is
+ * queued (a sync client's call costs read + write, no write event); what
+ * does not fit goes through the bufferevent as usual.
+ */
+static void flush_batch(struct rpx_conn *conn)
+{
+	struct evbuffer *out = bufferevent_get_output(conn->bev);
+	struct bufferevent *under;
+
+	if (evbuffer_get_length(conn->batch) == 0 || evbuffer_get_length(out) > 0) {
+		evbuffer_add_buffer(out, conn->batch);
+		return;
+	}
+	if (conn->ssl == NULL) {
+		evbuffer_write(conn->batch, bufferevent_getfd(conn->bev));
+	} else if ((under = bufferevent_get_underlying(conn->bev)) == NULL) {
+		if (flush_batch_ssl(conn) == 0)
+			return;
+	} else if (evbuffer_get_length(bufferevent_get_output(under)) == 0) {
+		flush_batch_filter(conn, under);
+		return;
+	}
+	evbuffer_add_buffer(out, conn->batch);
+}
+
 static void conn_process(struct rpx_conn *conn)
 {
 	conn->in_process = true;
@@ -293,6 +369,7 @@ static void conn_process(struct rpx_conn *conn)
 		return;
 	conn->in_process = false;
 	flush_batch(conn);
+	conn_tls_kick(conn);
 	/* Paused for output that the direct write already took: go on. */
 	if (conn->paused && conn->xprt.inflight < conn->srv->limits.max_inflight &&
 	    evbuffer_get_length(bufferevent_get_output(conn->bev)) <=
@@ -304,8 +381,9 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct rpx_conn *conn = arg;
 
-	if (conn->ssl != NULL && !conn->xprt.transport_cred.tls && SSL_is_init_finished(conn->ssl))
-		conn_tls_established(conn);
+	if (conn->ssl != NULL && !conn->xprt.transport_cred.tls &&
+	    SSL_is_init_finished(conn->ssl) && conn_tls_established(conn) < 0)
+		return;
 	conn_process(arg);
 }
 
@@ -339,7 +417,8 @@ static const char *tls_error(struct rpx_conn *conn, char *buf, size_t len)
  * delivers the records that followed the client's Finished before the
  * CONNECTED event (else those calls would be judged as clear-text TCP).
  */
-static void conn_tls_established(struct rpx_conn *conn)
+/* 0, or -1 when the session was refused (the connection may be gone). */
+static int conn_tls_established(struct rpx_conn *conn)
 {
 	struct rpx_cred *tc = &conn->xprt.transport_cred;
 	const char *how;
@@ -350,7 +429,7 @@ static void conn_tls_established(struct rpx_conn *conn)
 		log_info("audit: %s: %s, certificate %s (%s) expired: closed", conn->name, how,
 		    conn->tls_peer.fingerprint, conn->tls_peer.subject);
 		conn_fail(conn, "client certificate expired");
-		return;
+		return -1;
 	}
 	conn->record_start = 0;
 	tc->tls = true;
@@ -368,6 +447,7 @@ static void conn_tls_established(struct rpx_conn *conn)
 	else
 		log_info("audit: %s: %s, certificate %s (%s) not mapped: read-only", conn->name,
 		    how, conn->tls_peer.fingerprint, conn->tls_peer.subject);
+	return 0;
 }
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -377,7 +457,8 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (conn->ssl != NULL && !conn->xprt.transport_cred.tls) {
 		if (what & BEV_EVENT_CONNECTED) {
-			conn_tls_established(conn);
+			if (conn_tls_established(conn) == 0)
+				conn_tls_kick(conn);
 			return;
 		}
 		if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {

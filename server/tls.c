@@ -307,6 +307,13 @@ static SSL_CTX *make_ctx(const struct rpx_tls_config *cfg, X509_STORE **store_ou
 	/* RFC 9289 §5.1: TLS 1.3 or later; no 0-RTT data. */
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
 	SSL_CTX_set_max_early_data(ctx, 0);
+	/*
+	 * Record marking delimits every message: a peer that closes without
+	 * a close_notify truncates nothing unnoticed. Without this OpenSSL,
+	 * reading the socket itself, would call that a fatal error and drop
+	 * the session from the cache (no resumption after such a close).
+	 */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
 	SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, NULL);
 	SSL_CTX_set_info_callback(ctx, info_cb);

@@ -483,6 +483,17 @@ def peer_tag(port):
     return "127.0.0.1:%d " % port
 
 
+def audit_lines_after(server, needle, want, timeout=5.0):
+    """rpxd's audit lines containing needle once there are want of them, or
+    after timeout: rpxd logs a session's end of handshake after its last
+    handshake bytes have left, so the client may see them first."""
+    deadline = time.monotonic() + timeout
+    while len(audit_lines(server, needle)) < want and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.05)  # a line too many comes now, if one does
+    return audit_lines(server, needle)
+
+
 def wait_audit(server, port, pattern, timeout=5.0, what="audit line"):
     """The one audit line about our port matching the regex pattern; fails when
     none comes within timeout. Returns the line."""
