@@ -36,6 +36,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
@@ -298,6 +299,28 @@ static void udp_send(struct rpx_async *c, struct async_call *call)
 	}
 }
 
+/*
+ * A call that fits one TLS record (@msg is one chain), on a connection
+ * with nothing queued, is encrypted and written at once: one write(2),
+ * without the bufferevent arming its write event for it (two epoll_ctl).
+ * 0, or -1 when it did not leave whole: the bufferevent then offers
+ * OpenSSL the same bytes again, as a retried SSL_write must.
+ */
+static int tls_write_now(struct rpx_async *c, struct evbuffer *msg)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	size_t len = evbuffer_get_length(msg);
+	int n;
+
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0 || ssl == NULL)
+		return -1;
+	n = SSL_write(ssl, evbuffer_pullup(msg, -1), (int)len);
+	if (n != (int)len)
+		return -1;
+	evbuffer_drain(msg, len);
+	return 0;
+}
+
 /* Sends a call on a connection that is up (stream: queues it on the bufferevent). */
 static void call_send(struct rpx_async *c, struct async_call *call)
 {
@@ -322,7 +345,8 @@ static void call_send(struct rpx_async *c, struct async_call *call)
 		rpx_recmark_header(hdr, evbuffer_get_length(call->msg));
 		if (evbuffer_prepend(call->msg, hdr, 4) < 0 ||
 		    evbuffer_pullup(call->msg, -1) == NULL ||
-		    evbuffer_add_buffer(bufferevent_get_output(c->bev), call->msg) < 0) {
+		    (tls_write_now(c, call->msg) < 0 &&
+		        evbuffer_add_buffer(bufferevent_get_output(c->bev), call->msg) < 0)) {
 			call->early_err = -ENOMEM;
 			call_arm(call, 0);
 		}
@@ -466,6 +490,8 @@ static void start_tls(struct rpx_async *c, const unsigned char *msg, size_t len,
 		conn_fail(c, -ENOMEM, "no TLS session");
 		return;
 	}
+	/* A record in one read(2), not two (header, then body): see tls_kick(). */
+	SSL_set_read_ahead(c->ssl, 1);
 	c->bev = bufferevent_openssl_socket_new(c->base, c->fd, c->ssl, BUFFEREVENT_SSL_CONNECTING,
 	    BEV_OPT_CLOSE_ON_FREE);
 	/* From here the bufferevent owns (and on failure has freed) the SSL and fd. */
@@ -479,6 +505,19 @@ static void start_tls(struct rpx_async *c, const unsigned char *msg, size_t len,
 	bufferevent_setcb(c->bev, stream_read_cb, NULL, stream_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->state = ST_HANDSHAKING;
+}
+
+/*
+ * With read-ahead OpenSSL may hold records the socket will not announce
+ * again: a bufferevent_openssl decrypts one or two per read event, and
+ * stops when the handshake ends. Their read event is run for them.
+ */
+static void tls_kick(struct rpx_async *c)
+{
+	if (c->tls && c->bev != NULL && c->state != ST_PROBING &&
+	    (bufferevent_get_enabled(c->bev) & EV_READ) &&
+	    SSL_has_pending(bufferevent_openssl_get_ssl(c->bev)))
+		event_active(&c->bev->ev_read, EV_READ, 1);
 }
 
 static void stream_read_cb(struct bufferevent *bev, void *arg)
@@ -522,6 +561,8 @@ static void stream_read_cb(struct bufferevent *bev, void *arg)
 			break;
 		rpx_recmark_next(&c->rm);
 	}
+	if (!gone(c))
+		tls_kick(c);
 	leave(c);
 }
 
@@ -555,6 +596,8 @@ static void stream_event_cb(struct bufferevent *bev, short what, void *arg)
 			} else {
 				c->tls_resumed = SSL_session_reused(ssl) == 1;
 				conn_ready(c);
+				if (!gone(c))
+					tls_kick(c);
 			}
 		}
 		goto out;
