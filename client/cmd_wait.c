@@ -25,8 +25,9 @@ void rpx_cmd_wait_usage(FILE *out)
 	    "exit with its exit code, or 128 + the signal that ended it.\n"
 	    "\n"
 	    "Options:\n"
-	    "      --timeout SEC    give up after SEC seconds (decimals allowed; 0: just\n"
-	    "                       look) and exit with status 124. Default: no limit.\n"
+	    "      --timeout SEC    give up after SEC seconds (decimals allowed, or with a\n"
+	    "                       unit: 500ms, 2m; 0: just look) and exit with status\n"
+	    "                       124. Default: no limit.\n"
 	    "                       (-t MS remains the deadline of each call.)\n"
 	    "      --keep           keep the job's exit record on the host (default: the\n"
 	    "                       answer removes it)\n"
@@ -56,22 +57,11 @@ int rpx_cmd_wait(struct rpx_cli *cli, int argc, char **argv)
 		case 'h':
 			rpx_cmd_wait_usage(stdout);
 			return RPX_EXIT_OK;
-		case 'W': {
-			char *end;
-			double sec;
-
-			errno = 0;
-			sec = strtod(optarg, &end);
-			if (errno != 0 || end == optarg || *end != '\0' || !(sec >= 0) ||
-			    sec > (double)(INT_MAX / 1000)) {
-				rpx_cli_warn(
-				    "wait: --timeout: expected seconds like 10 or 0.5, got \"%s\"",
-				    optarg);
+		case 'W':
+			if (rpx_cli_parse_duration("wait: --timeout", optarg, 1000, 0,
+			        &timeout_ms) != 0)
 				return RPX_EXIT_USAGE;
-			}
-			timeout_ms = (int)(sec * 1000.0 + 0.999); /* rounded up */
 			break;
-		}
 		case 'k':
 			keep = 1;
 			break;

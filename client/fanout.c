@@ -436,7 +436,7 @@ int rpx_cli_fan_opt(struct rpx_cli *cli, int opt, const char *arg)
 	case RPX_CLI_OPT_PARALLEL:
 		return parse_count("--parallel", arg, 1, &cli->parallel);
 	case RPX_CLI_OPT_HOST_TIMEOUT:
-		return parse_count("--host-timeout", arg, 1, &cli->host_timeout_ms);
+		return rpx_cli_parse_duration("--host-timeout", arg, 1, 1, &cli->host_timeout_ms);
 	default:
 		return RPX_EXIT_USAGE;
 	}

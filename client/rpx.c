@@ -74,6 +74,8 @@ void rpx_cli_common_usage(FILE *out)
 	    "                       exists, else tcp://127.0.0.1:%d\n"
 	    "  -t, --timeout MS     deadline of the connect and of each call (default %d)\n"
 	    "      --retry MS       UDP: wait before retransmitting a call (default %d)\n"
+	    "                       Durations: bare numbers are milliseconds here; a unit\n"
+	    "                       may be given: 500ms, 2s, 1.5m, 1h.\n"
 	    "      --ca FILE        tls://: CA certificates (PEM) that verify the server\n"
 	    "                       (default: $RPX_CA, else the system's CAs)\n"
 	    "      --cert FILE      tls://: client certificate (PEM) for mutual TLS\n"
@@ -130,20 +132,35 @@ static void usage(FILE *out)
 	    RPX_FANOUT_PARALLEL, RPX_DEFAULT_PORT);
 }
 
-static int parse_ms(const char *opt, const char *arg, int *ms)
+int rpx_cli_parse_duration(const char *opt, const char *arg, int bare_ms, int min_ms, int *ms)
 {
+	static const struct {
+		const char *suffix;
+		double ms;
+	} units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+	double n, unit = bare_ms;
 	char *end;
-	long n;
+	size_t i;
 
 	errno = 0;
-	n = strtol(arg, &end, 10);
-	if (errno != 0 || end == arg || *end != '\0' || n <= 0 || n > INT_MAX / 1000) {
-		rpx_cli_warn("%s: expected a positive number of milliseconds, got \"%s\"", opt,
-		    arg);
-		return RPX_EXIT_USAGE;
+	n = strtod(arg, &end);
+	if (end != arg && *end != '\0') {
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (strcmp(end, units[i].suffix) == 0)
+				break;
+		unit = i < sizeof(units) / sizeof(units[0]) ? units[i].ms : -1;
 	}
-	*ms = (int)n;
-	return 0;
+	if (errno == 0 && end != arg && unit > 0 && n >= 0 && n * unit <= (double)INT_MAX) {
+		*ms = (int)(n * unit);
+		if (*ms < n * unit)
+			(*ms)++; /* rounded up: a deadline is never shorter than asked */
+		if (*ms >= min_ms)
+			return 0;
+	}
+	rpx_cli_warn("%s: expected a duration like %s, 500ms, 2s or 1m%s, got \"%s\"", opt,
+	    bare_ms == 1 ? "250 (milliseconds)" : "10 (seconds)", min_ms > 0 ? " (not 0)" : "",
+	    arg);
+	return RPX_EXIT_USAGE;
 }
 
 int rpx_cli_common_opt(struct rpx_cli *cli, int opt, const char *arg)
@@ -157,9 +174,9 @@ int rpx_cli_common_opt(struct rpx_cli *cli, int opt, const char *arg)
 		cli->hosts[cli->nhosts++] = arg;
 		return 0;
 	case 't':
-		return parse_ms("--timeout", arg, &cli->opts.timeout_ms);
+		return rpx_cli_parse_duration("--timeout", arg, 1, 1, &cli->opts.timeout_ms);
 	case 'R':
-		return parse_ms("--retry", arg, &cli->opts.retry_ms);
+		return rpx_cli_parse_duration("--retry", arg, 1, 1, &cli->opts.retry_ms);
 	case RPX_CLI_OPT_CA:
 		cli->tls.ca_file = arg;
 		return 0;

@@ -82,6 +82,14 @@ enum {
  */
 int rpx_cli_common_opt(struct rpx_cli *cli, int opt, const char *arg);
 
+/*
+ * A duration option: a decimal number with an optional unit (ms, s, m, h);
+ * a bare number counts bare_ms milliseconds (1 for -t, 1000 for wait's
+ * --timeout). *ms is rounded up and at least min_ms. 0 or RPX_EXIT_USAGE
+ * after printing why.
+ */
+int rpx_cli_parse_duration(const char *opt, const char *arg, int bare_ms, int min_ms, int *ms);
+
 /* The common options, for a subcommand's usage text. */
 void rpx_cli_common_usage(FILE *out);
 
