@@ -57,6 +57,12 @@ void rpx_joblog_close(struct rpx_joblog *log)
 	log->path = NULL;
 }
 
+void rpx_joblog_remove(struct rpx_joblog *log)
+{
+	if (log->fd >= 0)
+		unlink(log->path);
+}
+
 uint64_t rpx_joblog_start(const struct rpx_joblog *log)
 {
 	return log->total > log->cap ? log->total - log->cap : 0;

@@ -34,6 +34,8 @@ bool rpx_joblog_captured(const struct rpx_joblog *log);
 /* A stream with no storage (discarded): always at EOF, never any byte. */
 void rpx_joblog_none(struct rpx_joblog *log);
 void rpx_joblog_close(struct rpx_joblog *log);
+/* Deletes the ring file, if the stream ever had a byte (it is still open). */
+void rpx_joblog_remove(struct rpx_joblog *log);
 
 /* Appends @len bytes; 0 or -errno (the bytes are then counted as dropped). */
 int rpx_joblog_append(struct rpx_joblog *log, const void *data, size_t len);

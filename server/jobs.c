@@ -619,14 +619,22 @@ static void unlink_fifos(struct rpx_jobs *jobs, const struct rpx_job *job)
 
 	for (int i = 0; i < 2; i++) {
 		enum rpx_jobfifo_stream stream = i == 0 ? RPX_JOBFIFO_OUT : RPX_JOBFIFO_ERR;
+		const struct rpx_joblog *log = i == 0 ? &job->out : &job->err;
 
-		if (!rpx_joblog_captured(i == 0 ? &job->out : &job->err))
+		if (!rpx_joblog_captured(log))
 			continue;
 		if (job->legacy_fifos) {
 			job_fifo_path(jobs, job, stream, path, sizeof(path));
 			unlink(path);
 		} else {
-			rpx_jobfifos_remove(&jobs->fifos, job->id, stream);
+			/*
+			 * Read to its end by this rpxd: no process holds it any
+			 * more, so the next job may have it.
+			 */
+			bool drained = !job->adopted && log->eof &&
+			               (i == 0 ? job->out_pipe : job->err_pipe) < 0;
+
+			rpx_jobfifos_release(&jobs->fifos, job->id, stream, drained);
 		}
 	}
 }
@@ -685,9 +693,9 @@ static void job_release(struct rpx_jobs *jobs, struct rpx_job *job, bool forget)
 		if (*fd >= 0)
 			close(*fd);
 		if (rpx_joblog_captured(log)) {
-			/* Never created if the job printed nothing: ENOENT is fine. */
+			/* Never created if the job printed nothing. */
 			if (forget)
-				unlink(log->path);
+				rpx_joblog_remove(log);
 			rpx_joblog_close(log);
 		}
 	}

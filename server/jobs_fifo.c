@@ -67,6 +67,31 @@ static int make(struct rpx_jobfifos *f, uint64_t job, enum rpx_jobfifo_stream st
 	return mkfifo(path, 0600) < 0 ? -errno : 0;
 }
 
+/* Made from a spare if there is one (rename(2) replaces a leftover). */
+static int make_ahead(struct rpx_jobfifos *f, uint64_t job, enum rpx_jobfifo_stream stream)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+
+	while (f->nspares[stream] > 0) {
+		rpx_jobfifos_path(f, f->spares[stream][--f->nspares[stream]], stream, from,
+		    sizeof(from));
+		rpx_jobfifos_path(f, job, stream, to, sizeof(to));
+		if (rename(from, to) == 0)
+			return 0;
+		unlink(from);
+	}
+	return make(f, job, stream);
+}
+
+void rpx_jobfifos_release(struct rpx_jobfifos *f, uint64_t job, enum rpx_jobfifo_stream stream,
+    bool drained)
+{
+	if (drained && f->nspares[stream] < RPX_JOBFIFO_SPARES && f->ahead_id != job)
+		f->spares[stream][f->nspares[stream]++] = job;
+	else
+		rpx_jobfifos_remove(f, job, stream);
+}
+
 int rpx_jobfifos_open(struct rpx_jobfifos *f, uint64_t job, enum rpx_jobfifo_stream stream,
     int *reader, int *writer)
 {
@@ -113,7 +138,7 @@ void rpx_jobfifos_prepare(struct rpx_jobfifos *f, uint64_t job)
 	}
 	f->ahead_id = job;
 	for (int s = RPX_JOBFIFO_OUT; s <= RPX_JOBFIFO_ERR; s++)
-		f->ahead[s] = make(f, job, (enum rpx_jobfifo_stream)s) == 0;
+		f->ahead[s] = make_ahead(f, job, (enum rpx_jobfifo_stream)s) == 0;
 }
 
 void rpx_jobfifos_sweep(struct rpx_jobfifos *f, bool (*in_use)(void *arg, uint64_t job), void *arg)
@@ -141,6 +166,9 @@ void rpx_jobfifos_close(struct rpx_jobfifos *f)
 	for (int s = RPX_JOBFIFO_OUT; s <= RPX_JOBFIFO_ERR; s++) {
 		if (f->ahead_id != 0 && f->ahead[s])
 			rpx_jobfifos_remove(f, f->ahead_id, (enum rpx_jobfifo_stream)s);
+		while (f->nspares[s] > 0)
+			rpx_jobfifos_remove(f, f->spares[s][--f->nspares[s]],
+			    (enum rpx_jobfifo_stream)s);
 	}
 	/* Gone unless FIFOs of running jobs are left in it (--on-stop leave). */
 	if (f->dir_made)

@@ -7,8 +7,10 @@
  * which ends the jobs too.
  *
  * Making a FIFO and removing it are directory operations (on a disk file
- * system, journal transactions): the pair of the next job is made ahead,
- * after a SPAWN has answered, so that the next SPAWN only opens it.
+ * system, journal transactions, and the search for a free inode): the pair
+ * of the next job is made ahead, after a SPAWN has answered, so that the
+ * next SPAWN only opens it; and it is made by renaming the FIFO of a job
+ * that ended, when one is left whose every writer is gone.
  */
 #ifndef RPX_JOBS_FIFO_H
 #define RPX_JOBS_FIFO_H
@@ -16,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#define RPX_JOBFIFO_SPARES 4 /* FIFOs of ended jobs kept per stream, for the next */
 
 enum rpx_jobfifo_stream {
 	RPX_JOBFIFO_OUT,
@@ -27,11 +31,13 @@ struct rpx_jobfifos {
 	bool dir_made; /* checked or made: at the first job that captures a stream */
 	uint64_t ahead_id; /* the job whose FIFOs were made ahead; 0 for none */
 	bool ahead[2]; /* which of them are still unused */
+	uint64_t spares[2][RPX_JOBFIFO_SPARES]; /* jobs whose drained FIFOs are left */
+	unsigned nspares[2];
 };
 
 /* Names the folder (nothing is created yet); 0 or -ENOMEM. */
 int rpx_jobfifos_init(struct rpx_jobfifos *f, const char *runtime_dir, const char *state_dir);
-/* Removes the FIFOs made ahead, and the folder if it is empty. */
+/* Removes the FIFOs made ahead and the spare ones, and the folder if it is empty. */
 void rpx_jobfifos_close(struct rpx_jobfifos *f);
 
 /*
@@ -53,6 +59,13 @@ void rpx_jobfifos_path(const struct rpx_jobfifos *f, uint64_t job, enum rpx_jobf
 int rpx_jobfifos_open(struct rpx_jobfifos *f, uint64_t job, enum rpx_jobfifo_stream stream,
     int *reader, int *writer);
 void rpx_jobfifos_remove(struct rpx_jobfifos *f, uint64_t job, enum rpx_jobfifo_stream stream);
+/*
+ * @job ended and its @stream FIFO is no longer needed: kept for a next job
+ * if @drained (read to its end: nobody can write to it any more), else
+ * removed.
+ */
+void rpx_jobfifos_release(struct rpx_jobfifos *f, uint64_t job, enum rpx_jobfifo_stream stream,
+    bool drained);
 
 /*
  * Makes the FIFOs of @job ahead of its SPAWN, and removes those made ahead
