@@ -17,6 +17,10 @@
 #define RPX_TLS_SESSION_CACHE 4096
 #define RPX_TLS_SESSION_LIFETIME 7200
 
+/* TLS 1.3 cipher suites, the server's order of preference (tls.c). */
+#define RPX_TLS_CIPHERSUITES \
+	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+
 /* The most plaintext one TLS record carries (RFC 8446 §5.1). */
 #define RPX_TLS_RECORD_MAX 16384
 
