@@ -4,7 +4,7 @@
  * AUTH_TLS probe, so one tcp:// listener serves tcp:// and tls:// URLs).
  *
  *	tls_bench --port PORT --ca FILE [--cert FILE --key FILE] [--seconds S]
- *	          [--only tcp|tls]
+ *	          [--only tcp|tls|resume]
  *
  * Steady state: NULL and DATE NOW through librpx's async API, 1 and 16
  * connections on one event loop, each a closed loop (one call in flight
@@ -12,7 +12,8 @@
  * and the tls/tcp ratio of p50. Both sets of connections stay open and
  * take turns in short rounds, so that a load that comes and goes on the
  * machine falls on both sides of the ratio. --only: NULL on one
- * connection of one side, nothing else (for perf or callgrind). Connection setup: the time from
+ * connection of one side, or resumed handshakes only (about 1,000 per
+ * second asked for), nothing else (for perf or callgrind). Connection setup: the time from
  * rpx_async_open() to a connection that is up (tcp: connect; tls: connect,
  * probe, TLS 1.3 handshake), with full handshakes (RPX_ASYNC_TLS_NO_RESUME)
  * and with resumed ones (the library's session cache); the run fails
@@ -313,7 +314,7 @@ static int open_times(const char *url, const struct rpx_async_opts *o, int n, in
 static void usage(void)
 {
 	fprintf(stderr, "usage: tls_bench --port PORT --ca FILE [--cert FILE --key FILE] "
-	                "[--seconds S] [--only tcp|tls]\n");
+	                "[--seconds S] [--only tcp|tls|resume]\n");
 	exit(2);
 }
 
@@ -366,7 +367,8 @@ int main(int argc, char **argv)
 	}
 	if (port <= 0 || ca == NULL || (cert == NULL) != (key == NULL) || seconds <= 0 ||
 	    lat == NULL || lat2 == NULL ||
-	    (only != NULL && strcmp(only, "tcp") != 0 && strcmp(only, "tls") != 0))
+	    (only != NULL && strcmp(only, "tcp") != 0 && strcmp(only, "tls") != 0 &&
+	        strcmp(only, "resume") != 0))
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(tcp, sizeof(tcp), "tcp://127.0.0.1:%d", port);
@@ -376,6 +378,19 @@ int main(int argc, char **argv)
 	o.tls_cert_file = cert;
 	o.tls_key_file = key;
 
+	if (only != NULL && strcmp(only, "resume") == 0) {
+		/* Resumed handshakes only, as many as fit in the time given. */
+		int n = (int)(seconds * 1000);
+
+		if (n > HANDSHAKES * 50)
+			n = HANDSHAKES * 50;
+		if (open_times(tls, &o, 1, lat, &b, &nreused) < 0 ||
+		    open_times(tls, &o, n, lat, &b, &nreused) < 0)
+			return 1;
+		printf("open tls://, resumed: p50 %.1fus p99 %.1fus, %d/%d resumed, %d calls\n",
+		    b.p50, b.p99, nreused, n, n);
+		return 0;
+	}
 	if (only != NULL) {
 		/* One side only, NULL on one connection: for perf record / perf stat. */
 		bool is_tls = strcmp(only, "tls") == 0;
