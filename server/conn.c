@@ -523,9 +523,15 @@ static void conn_send(struct rpx_xprt *xprt, const struct sockaddr *peer, sockle
 	struct rpx_conn *conn = (struct rpx_conn *)xprt;
 
 	rpx_recmark_header((unsigned char *)msg - RPX_XPRT_HEADROOM, len);
-	if (conn->in_process && !conn->closing) {
+	if (!conn->closing) {
 		if (evbuffer_add(conn->batch, msg - RPX_XPRT_HEADROOM, len + RPX_XPRT_HEADROOM) < 0)
 			log_warnx("%s: reply lost: out of memory", conn->name);
+		/*
+		 * A pending call answered from another event (a job's end): written
+		 * now like a pass's batch, not one loop turn later.
+		 */
+		if (!conn->in_process)
+			flush_batch(conn);
 		return;
 	}
 	if (bufferevent_write(conn->bev, msg - RPX_XPRT_HEADROOM, len + RPX_XPRT_HEADROOM) < 0)
@@ -537,11 +543,11 @@ static void conn_send_buffer(struct rpx_xprt *xprt, const struct sockaddr *peer,
 {
 	struct rpx_conn *conn = (struct rpx_conn *)xprt;
 
-	if (rpx_recmark_write(conn->in_process && !conn->closing
-	                          ? conn->batch
-	                          : bufferevent_get_output(conn->bev),
+	if (rpx_recmark_write(!conn->closing ? conn->batch : bufferevent_get_output(conn->bev),
 	        msg) < 0)
 		log_warnx("%s: reply lost: too large or out of memory", conn->name);
+	if (!conn->closing && !conn->in_process)
+		flush_batch(conn);
 }
 
 static void conn_call_done(struct rpx_xprt *xprt)
