@@ -12,8 +12,12 @@
 #      through rpxd with librpx over the Unix socket and over TCP
 #      (rpxd --insecure on 127.0.0.1), 1 client and CONC clients (threads,
 #      each its own rpx_client); p50, p99, ops/s, rpxd CPU per operation, and
-#      library-p50 / local-p50. Diagnostic rows: output discarded (no FIFOs
-#      or logs), and rpxd's state directory on tmpfs instead of /tmp.
+#      library-p50 / local-p50, and the median time to the start (posix_spawn
+#      returned, SPAWN answered). The main rpxd keeps its state in /tmp and
+#      its FIFOs in the default runtime directory (/run/rpx for root), the
+#      file systems a default install uses. Diagnostic rows: output
+#      discarded (no FIFOs or logs), and rpxd's state and runtime
+#      directories on tmpfs.
 #   2. `rpx run -- true` as a whole command over the Unix socket (also
 #      against the tmpfs rpxd, and `rpx --version`, the cost of starting the
 #      binary), and ssh if it works without a prompt.
@@ -223,12 +227,21 @@ if [ "$NICE" != 0 ]; then
 	renice -n "$NICE" -p $$ >/dev/null || exit 1
 fi
 echo "# rpx process-service bench: $NCPU CPUs, $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME"), nice $(nice)" >&2
-echo "# state dirs: $TMP ($(df --output=fstype "$TMP" | tail -1)), $SHM ($(df --output=fstype "$SHM" | tail -1))" >&2
+# rpxd's default runtime directory, where the main rpxd's FIFOs go.
+if [ "$(id -u)" = 0 ]; then
+	RUNDIR=/run/rpx
+elif [ -n "${XDG_RUNTIME_DIR:-}" ]; then
+	RUNDIR=$XDG_RUNTIME_DIR/rpx
+else
+	RUNDIR=/tmp/rpx-$(id -u)
+fi
+mkdir -p -m 0700 "$RUNDIR"
+echo "# state dirs: $TMP ($(df --output=fstype "$TMP" | tail -1)), $SHM ($(df --output=fstype "$SHM" | tail -1)); runtime dir $RUNDIR ($(df --output=fstype "$RUNDIR" | tail -1))" >&2
 : >"$RESULTS"
 
 start_rpxd main --listen "unix:$TMP/main.sock" --listen tcp://127.0.0.1:0 --insecure \
     --state-dir "$TMP/state-main"
-start_rpxd shm --listen "unix:$TMP/shm.sock" --state-dir "$SHM/state"
+start_rpxd shm --listen "unix:$TMP/shm.sock" --state-dir "$SHM/state" --runtime-dir "$SHM/run"
 
 # Parts 1 and 2, interleaved rounds.
 CELLS_LEFT=$((ROUNDS * 12))
@@ -240,7 +253,7 @@ for ROUND in $(seq "$ROUNDS"); do
 	cell unix-n "$main_pid" rpx "$main_unix" "$N_CONC" "$CONC"
 	cell tcp-n "$main_pid" rpx "$main_tcp" "$N_CONC" "$CONC"
 	cell unix-1-discard "$main_pid" rpx "$main_unix" "$N_DIAG" 1 discard
-	cell unix-1-tmpfs "$shm_pid" rpx "$shm_unix" "$N_DIAG" 1
+	cell unix-1-tmpfs "$shm_pid" rpx "$shm_unix" "$N_SEQ" 1
 	cell unix-n-tmpfs "$shm_pid" rpx "$shm_unix" "$N_CONC" "$CONC"
 	cell cli-run "$main_pid" exec "$N_CLI" "$RPX" -H "$main_unix" run -- true
 	cell cli-run-tmpfs "$shm_pid" exec "$N_CLI" "$RPX" -H "$shm_unix" run -- true
@@ -334,7 +347,8 @@ awk -v rounds="$ROUNDS" -v conc="$CONC" -v other_max="$OTHER_MAX" -v n_cli="$N_C
     -v hold_file="$TMP/hold.txt" \
     -v hold_rc="$HOLD_RC" -v hold_jobs="$HOLD_JOBS" -v left="$LEFT" -v hold_fds="$HOLD_FDS_NOW" \
     -v machine="$NCPU CPUs, $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")" \
-    -v nice="$(nice)" -v statefs="$(df --output=fstype,source "$TMP" | tail -1 | tr -s ' ')" '
+    -v nice="$(nice)" -v statefs="$(df --output=fstype,source "$TMP" | tail -1 | tr -s ' ')" \
+    -v runfs="$RUNDIR ($(df --output=fstype "$RUNDIR" | tail -1 | tr -d ' '))" '
 function kv(line, key,    s) {
 	s = " " line
 	if (match(s, " " key "=[^ ]*"))
@@ -378,9 +392,9 @@ function line(title, k, base,    r, f, o, mark, fail, cpu, x) {
 	cpu = kv(r, "rpxd_cpu_us")
 	cpu = (cpu == "-") ? "-" : ms(cpu)
 	x = (base == "") ? "-" : ratio(kv(r, "p50_us"), kv(pick(base), "p50_us"))
-	printf "| %s | %s | %s | %s | %s%s | %s | %s | %s | %s%s |\n", title, kv(r, "runs"),
-	    ms(kv(r, "p50_us")), ms(kv(r, "p99_us")), kv(r, "ops_s"), fail, cpu,
-	    ms(kv(r, "total_cpu_us")), x, kv(r, "others_pct"), mark
+	printf "| %s | %s | %s | %s | %s | %s%s | %s | %s | %s | %s%s |\n", title, kv(r, "runs"),
+	    ms(kv(r, "p50_us")), ms(kv(r, "start_p50_us")), ms(kv(r, "p99_us")), kv(r, "ops_s"),
+	    fail, cpu, ms(kv(r, "total_cpu_us")), x, kv(r, "others_pct"), mark
 }
 function verdict(ok) {
 	return ok ? "MET" : "MISSED"
@@ -390,15 +404,16 @@ function mib(kb) {
 }
 END {
 	print ""
-	print "machine: " machine "; nice " nice "; rpxd state dir on " statefs
-	print "p50, p99 in ms; ops/s over all clients; rpxd cpu = rpxd utime+stime per operation"
+	print "machine: " machine "; nice " nice "; rpxd state dir on " statefs "; runtime dir " runfs
+	print "p50, p99 in ms; start = p50 until posix_spawn returned or SPAWN was answered;"
+	print "ops/s over all clients; rpxd cpu = rpxd utime+stime per operation"
 	print "(ms, without the reaped jobs); all cpu = CPU of client, rpxd and started processes"
 	print "per operation (ms); x local = p50 / local p50 (same client count);"
 	print "others = % of one CPU taken by processes outside this run during the cell"
 	print "(* above " other_max "%). Median of " rounds " interleaved rounds, by p50."
 	print ""
-	print "| operation | runs | p50 | p99 | ops/s | rpxd cpu | all cpu | x local | others % |"
-	print "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+	print "| operation | runs | p50 | start | p99 | ops/s | rpxd cpu | all cpu | x local | others % |"
+	print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	line("local posix_spawn+waitpid /bin/true, 1 thread", "local-1", "")
 	line("rpxd SPAWN+WAIT, unix socket, 1 client", "unix-1", "local-1")
 	line("rpxd SPAWN+WAIT, tcp 127.0.0.1, 1 client", "tcp-1", "local-1")
@@ -406,10 +421,10 @@ END {
 	line("rpxd SPAWN+WAIT, unix socket, " conc " clients", "unix-n", "local-n")
 	line("rpxd SPAWN+WAIT, tcp 127.0.0.1, " conc " clients", "tcp-n", "local-n")
 	line("diag: unix, 1 client, output discarded (no FIFOs/logs)", "unix-1-discard", "local-1")
-	line("diag: unix, 1 client, state dir on tmpfs", "unix-1-tmpfs", "local-1")
-	line("diag: unix, " conc " clients, state dir on tmpfs", "unix-n-tmpfs", "local-n")
+	line("diag: unix, 1 client, state and runtime dirs on tmpfs", "unix-1-tmpfs", "local-1")
+	line("diag: unix, " conc " clients, state and runtime dirs on tmpfs", "unix-n-tmpfs", "local-n")
 	line("`rpx run -- true` (whole command, unix socket)", "cli-run", "")
-	line("diag: `rpx run -- true`, state dir on tmpfs", "cli-run-tmpfs", "")
+	line("diag: `rpx run -- true`, state and runtime dirs on tmpfs", "cli-run-tmpfs", "")
 	line("`rpx --version` (starting the binary only)", "cli-version", "")
 	if (ssh_line == "")
 		line("`ssh 127.0.0.1 true`", "ssh", "")
@@ -424,9 +439,10 @@ END {
 	    x, xt, conc, un, tn, verdict(x != "-" && xt != "-" && x + 0 <= 1.5 && xt + 0 <= 1.5)
 	c = pick("cli-run")
 	ct = pick("cli-run-tmpfs")
-	printf "target 2: `rpx run -- true` p50 %s ms (< 5 ms): %s; p99 %s ms over %s runs [state dir on tmpfs: p50 %s ms]\n",
+	v = pick("cli-version")
+	printf "target 2: `rpx run -- true` p50 %s ms (< 5 ms): %s; p99 %s ms over %s runs [state and runtime dirs on tmpfs: p50 %s ms; starting rpx (--version) %s ms of it]\n",
 	    ms(kv(c, "p50_us")), verdict(c != "" && kv(c, "p50_us") + 0 < 5000 && kv(c, "failed") == 0),
-	    ms(kv(c, "p99_us")), kv(c, "runs"), ms(kv(ct, "p50_us"))
+	    ms(kv(c, "p99_us")), kv(c, "runs"), ms(kv(ct, "p50_us")), ms(kv(v, "p50_us"))
 	if (ssh_line != "")
 		print "          " ssh_line " (no sshd with non-interactive key auth); QUOTED, not measured here:" \
 		    " ssh new connection ~210 ms, ssh ControlMaster ~7 ms, supervisorctl start ~145 ms"
