@@ -141,9 +141,9 @@ def main():
     expect_fail([rpx, "frobnicate"], "rpx: unknown command \"frobnicate\"; try 'rpx --help'", 2)
     expect_fail([rpx], "rpx: missing command; try 'rpx --help'", 2)
     expect_fail([rpx, "--timeout", "soon", "ping"],
-                'rpx: --timeout: expected a positive number of milliseconds, got "soon"', 2)
+                'rpx: --timeout: expected a duration like 250 (milliseconds), 500ms, 2s or 1m (not 0), got "soon"', 2)
     expect_fail([rpx, "ping", "--timeout", "-5"],
-                'rpx: --timeout: expected a positive number of milliseconds, got "-5"', 2)
+                'rpx: --timeout: expected a duration like 250 (milliseconds), 500ms, 2s or 1m (not 0), got "-5"', 2)
     expect_fail([rpx, "date", "--at", "yesterday"],
                 'rpx: date: --at: expected seconds since the epoch like 1700000000 or -1.5, got "yesterday"', 2)
     expect_fail([rpx, "date", "extra"], 'rpx: date: unexpected argument "extra"', 2)
