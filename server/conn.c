@@ -10,6 +10,7 @@
  * be finished within --record-timeout; a connection with no call in flight
  * is closed after --idle-timeout.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -400,14 +401,26 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 		event_active(conn->resume, EV_TIMEOUT, 0);
 }
 
-/* The first error OpenSSL queued for this session, for the audit log. */
+/*
+ * Why the handshake failed, for the audit log: the first error OpenSSL
+ * queued. libevent puts SSL_get_error()'s code (SSL_ERROR_SYSCALL: the
+ * socket failed or closed) in the same queue before OpenSSL's own errors;
+ * those small codes are not OpenSSL errors and say only "I/O".
+ */
 static const char *tls_error(struct rpx_conn *conn, char *buf, size_t len)
 {
-	unsigned long e = bufferevent_get_openssl_error(conn->bev);
+	unsigned long e, first = 0;
 
-	if (e == 0)
-		return "connection closed during the handshake";
-	ERR_error_string_n(e, buf, len);
+	while ((e = bufferevent_get_openssl_error(conn->bev)) != 0)
+		if (first == 0 && (ERR_SYSTEM_ERROR(e) || ERR_GET_LIB(e) != 0))
+			first = e;
+	if (first == 0)
+		return "connection closed or reset during the handshake";
+	if (ERR_SYSTEM_ERROR(first)) {
+		snprintf(buf, len, "%s", strerror(ERR_GET_REASON(first)));
+		return buf;
+	}
+	ERR_error_string_n(first, buf, len);
 	return buf;
 }
 

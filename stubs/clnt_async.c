@@ -613,11 +613,8 @@ static void stream_event_cb(struct bufferevent *bev, short what, void *arg)
 		goto out;
 	}
 	if (c->state == ST_HANDSHAKING) {
-		unsigned long e, first = 0;
+		unsigned long first = rpx_tls_first_error_(bev);
 
-		while ((e = bufferevent_get_openssl_error(bev)) != 0)
-			if (first == 0)
-				first = e;
 		rpx_tls_describe_failure_(bufferevent_openssl_get_ssl(bev), first,
 		    (what & BEV_EVENT_ERROR) ? sys_err : 0, why, sizeof(why));
 		conn_fail(c, -EPROTO, "%s", why);
@@ -633,11 +630,8 @@ static void stream_event_cb(struct bufferevent *bev, short what, void *arg)
 		 * TLS 1.3: the server checks a client certificate after the
 		 * client's handshake is done, so its refusal comes as an alert.
 		 */
-		unsigned long e, first = 0;
+		unsigned long first = rpx_tls_first_error_(bev);
 
-		while ((e = bufferevent_get_openssl_error(bev)) != 0)
-			if (first == 0)
-				first = e;
 		if (first != 0) {
 			const char *r = ERR_reason_error_string(first);
 

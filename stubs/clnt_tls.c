@@ -29,6 +29,7 @@
 #include <arpa/inet.h>
 #include <sys/stat.h>
 
+#include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -410,6 +411,16 @@ int rpx_tls_check_peer_(SSL *ssl, char *why, size_t whylen)
 	return 0;
 }
 
+unsigned long rpx_tls_first_error_(struct bufferevent *bev)
+{
+	unsigned long e, first = 0;
+
+	while ((e = bufferevent_get_openssl_error(bev)) != 0)
+		if (first == 0 && (ERR_SYSTEM_ERROR(e) || ERR_GET_LIB(e) != 0))
+			first = e;
+	return first;
+}
+
 void rpx_tls_describe_failure_(SSL *ssl, unsigned long ssl_err, int sys_err, char *why,
     size_t whylen)
 {
@@ -418,9 +429,13 @@ void rpx_tls_describe_failure_(SSL *ssl, unsigned long ssl_err, int sys_err, cha
 	if (vr != X509_V_OK)
 		snprintf(why, whylen, "TLS: server certificate verification failed: %s",
 		    X509_verify_cert_error_string(vr));
+	else if (ssl_err != 0 && ERR_SYSTEM_ERROR(ssl_err))
+		/* OpenSSL 3 queues a failed read or write as the errno itself. */
+		snprintf(why, whylen, "TLS handshake failed: %s",
+		    strerror(ERR_GET_REASON(ssl_err) != 0 ? ERR_GET_REASON(ssl_err) : sys_err));
 	else if (ssl_err != 0)
 		snprintf(why, whylen, "TLS handshake failed: %s",
-		    ssl_reason(ssl_err, "unknown error"));
+		    ssl_reason(ssl_err, sys_err != 0 ? strerror(sys_err) : "unknown error"));
 	else if (sys_err != 0)
 		snprintf(why, whylen, "TLS handshake failed: %s", strerror(sys_err));
 	else

@@ -19,6 +19,8 @@
 
 #include "rpx/async.h"
 
+struct bufferevent;
+
 /* The most plaintext one TLS record carries (RFC 8446 §5.1). */
 #define RPX_TLS_RECORD_MAX 16384
 
@@ -45,6 +47,14 @@ SSL *rpx_tls_ssl_new_(SSL_CTX *ctx, const char *host, const char *port, const ch
  * "sunrpc". 0, or -EPROTO with the reason in why.
  */
 int rpx_tls_check_peer_(SSL *ssl, char *why, size_t whylen);
+
+/*
+ * The first OpenSSL error queued on bev, draining the queue; 0: none.
+ * libevent puts SSL_get_error()'s code (SSL_ERROR_SYSCALL, SSL_ERROR_SSL)
+ * in the same queue; those small codes are not OpenSSL errors and are
+ * skipped (a failed socket is told by the event's errno instead).
+ */
+unsigned long rpx_tls_first_error_(struct bufferevent *bev);
 
 /*
  * Why a handshake failed: the certificate verification result when it
