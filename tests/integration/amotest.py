@@ -107,9 +107,12 @@ class Outcomes:
 
 
 def run_driver(url, token_file, prefix, n, procs=1, timeout_ms=None, retry_ms=None, pause_ms=0,
-               limit_s=300.0, background=False):
-    """Run amo_driver; returns Outcomes (or the Popen when background)."""
+               limit_s=300.0, background=False, tls=None):
+    """Run amo_driver; returns Outcomes (or the Popen when background).
+    tls: (ca, cert, key) files for a tls:// URL."""
     cmd = [driver_path(), "-p", str(procs), "-s", str(pause_ms)]
+    if tls is not None:
+        cmd += ["-C", tls[0], "-c", tls[1], "-k", tls[2]]
     if timeout_ms is not None:
         cmd += ["-t", str(timeout_ms)]
     if retry_ms is not None:
