@@ -1,8 +1,8 @@
 /*
  * jobs.c: the job table and everything that happens to a job after SPAWN:
- * its output arriving on pipes, its stdin being fed, its end (SIGCHLD, then
- * wait4 on that exact child), the calls parked on it, and the retention of
- * its exit record.
+ * its output arriving on pipes, its stdin being fed, its end (its pidfd
+ * becomes readable, then wait4 on that exact child), the calls parked on
+ * it, and the retention of its exit record.
  *
  * rpxd is a child subreaper: processes orphaned inside a job's tree are
  * re-parented to rpxd and reaped here, so none stays a zombie. A job's own
@@ -86,6 +86,7 @@ struct rpx_jobs {
 };
 
 static void wake_followers(struct rpx_jobs *jobs, struct rpx_job *job);
+static bool reap(struct rpx_job *job);
 
 /* Hash chains. */
 
@@ -781,7 +782,7 @@ static void job_ended(struct rpx_jobs *jobs, struct rpx_job *job, int status,
 		rpx_jobs_drop(jobs, TAILQ_FIRST(&jobs->ended));
 }
 
-/* SIGCHLD: collect every child that ended, jobs and orphans alike. */
+/* SIGCHLD: collect every child that ended: the orphans re-parented to rpxd. */
 static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct rpx_jobs *jobs = arg;
@@ -814,6 +815,14 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 	struct timespec now;
 	struct rpx_job *job;
 
+	/* A job whose pidfd could not be watched (out of memory) is polled. */
+	for (job = TAILQ_FIRST(&jobs->all); job != NULL;) {
+		/* (Its end may drop other records: start over.) */
+		if (!job->ended && job->pidfd_ev == NULL && reap(job))
+			job = TAILQ_FIRST(&jobs->all);
+		else
+			job = TAILQ_NEXT(job, link);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	while ((job = TAILQ_FIRST(&jobs->ended)) != NULL &&
 	       ns_between(&job->end_mono, &now) / 1000000000 >= jobs->cfg.retain_seconds)
@@ -1111,19 +1120,26 @@ static int resolve_user(const rpx_spawn_args *a, uid_t caller_uid, struct spawn_
 }
 
 /*
- * The job's pidfd became readable: it ended. Reaped here at once, without
- * the detour of SIGCHLD through libevent's signal pipe (which still reaps
- * orphans, and a job when it comes first).
+ * Reaps @job if it ended: a job has no exit signal (spawn.c), so it is a
+ * "clone" child that only wait4 with __WALL sees, and SIGCHLD (which reaps
+ * the orphans) never collects it. True when it was reaped.
  */
-static void exit_cb(evutil_socket_t fd, short what, void *arg)
+static bool reap(struct rpx_job *job)
 {
-	struct rpx_job *job = arg;
 	struct rusage ru;
 	int status;
 
 	memset(&ru, 0, sizeof(ru));
-	if (wait4(job->pid, &status, WNOHANG, &ru) == job->pid)
-		job_ended(job->jobs, job, status, &ru);
+	if (wait4(job->pid, &status, WNOHANG | __WALL, &ru) != job->pid)
+		return false;
+	job_ended(job->jobs, job, status, &ru);
+	return true;
+}
+
+/* The job's pidfd became readable: it ended. */
+static void exit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	reap(arg);
 }
 
 int rpx_jobs_spawn(struct rpx_jobs *jobs, const rpx_spawn_args *a, uid_t owner, uid_t caller_uid,
@@ -1299,8 +1315,15 @@ int rpx_jobs_spawn(struct rpx_jobs *jobs, const rpx_spawn_args *a, uid_t owner, 
 	hash_add(jobs->by_id, job, job->id, false);
 	hash_add(jobs->by_pid, job, (uint64_t)job->pid, true);
 	jobs->running++;
-	if ((job->pidfd_ev = event_new(jobs->base, job->pidfd, EV_READ, exit_cb, job)) != NULL)
+	/*
+	 * First among the events of one loop turn (rpxd sets two priorities): at a
+	 * job's end the EOFs of its FIFOs come in the same turn, and the WAIT
+	 * answer need not wait for them (job_ended drains the FIFOs itself).
+	 */
+	if ((job->pidfd_ev = event_new(jobs->base, job->pidfd, EV_READ, exit_cb, job)) != NULL) {
+		event_priority_set(job->pidfd_ev, 0);
 		event_add(job->pidfd_ev, NULL);
+	}
 	job_save(jobs, job);
 	log_debug("job %llu: pid %d: %s", (unsigned long long)job->id, job->pid, job->argv[0]);
 	*out = job;

@@ -26,6 +26,7 @@ int rpx_jobfifos_init(struct rpx_jobfifos *f, const char *runtime_dir, const cha
 	uint64_t h = rpx_drc_hash(RPX_DRC_HASH_INIT, state, strlen(state));
 
 	memset(f, 0, sizeof(*f));
+	f->ahead[0][0] = f->ahead[0][1] = f->ahead[1][0] = f->ahead[1][1] = -1;
 	if (asprintf(&f->dir, "%s/jobs-%016llx", runtime_dir, (unsigned long long)h) < 0) {
 		f->dir = NULL;
 		return -ENOMEM;
@@ -92,29 +93,57 @@ void rpx_jobfifos_release(struct rpx_jobfifos *f, uint64_t job, enum rpx_jobfifo
 		rpx_jobfifos_remove(f, job, stream);
 }
 
-int rpx_jobfifos_open(struct rpx_jobfifos *f, uint64_t job, enum rpx_jobfifo_stream stream,
-    int *reader, int *writer)
+/* Opens @job's @stream FIFO: fds[0] for rpxd, fds[1] for the job. 0 or -errno. */
+static int open_pair(struct rpx_jobfifos *f, uint64_t job, enum rpx_jobfifo_stream stream,
+    int fds[2])
 {
 	char path[PATH_MAX];
 	int err;
 
+	rpx_jobfifos_path(f, job, stream, path, sizeof(path));
+	fds[0] = fds[1] = -1;
+	if ((fds[0] = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0 ||
+	    (fds[1] = open(path, O_RDWR | O_CLOEXEC)) < 0) {
+		err = -errno;
+		if (fds[0] >= 0)
+			close(fds[0]);
+		fds[0] = -1;
+		return err;
+	}
+	fcntl(fds[0], F_SETPIPE_SZ, FIFO_PIPE_SIZE);
+	return 0;
+}
+
+/* The FIFO made ahead for @stream is no longer the next job's. */
+static void drop_ahead(struct rpx_jobfifos *f, enum rpx_jobfifo_stream stream)
+{
+	for (int i = 0; i < 2; i++) {
+		if (f->ahead[stream][i] >= 0)
+			close(f->ahead[stream][i]);
+		f->ahead[stream][i] = -1;
+	}
+}
+
+int rpx_jobfifos_open(struct rpx_jobfifos *f, uint64_t job, enum rpx_jobfifo_stream stream,
+    int *reader, int *writer)
+{
+	int err, fds[2];
+
 	*reader = *writer = -1;
 	if ((err = rpx_jobfifos_dir(f, true)) < 0)
 		return err;
-	if (f->ahead_id == job && f->ahead[stream])
-		f->ahead[stream] = false;
-	else if ((err = make(f, job, stream)) < 0)
-		return err;
-	rpx_jobfifos_path(f, job, stream, path, sizeof(path));
-	if ((*reader = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0 ||
-	    (*writer = open(path, O_RDWR | O_CLOEXEC)) < 0) {
-		err = -errno;
-		if (*reader >= 0)
-			close(*reader);
-		*reader = -1;
-		return err;
+	if (f->ahead_id == job && f->ahead[stream][0] >= 0) {
+		*reader = f->ahead[stream][0];
+		*writer = f->ahead[stream][1];
+		f->ahead[stream][0] = f->ahead[stream][1] = -1;
+		return 0;
 	}
-	fcntl(*reader, F_SETPIPE_SZ, FIFO_PIPE_SIZE);
+	if (f->ahead_id == job)
+		drop_ahead(f, stream);
+	if ((err = make(f, job, stream)) < 0 || (err = open_pair(f, job, stream, fds)) < 0)
+		return err;
+	*reader = fds[0];
+	*writer = fds[1];
 	return 0;
 }
 
@@ -122,23 +151,33 @@ void rpx_jobfifos_remove(struct rpx_jobfifos *f, uint64_t job, enum rpx_jobfifo_
 {
 	char path[PATH_MAX];
 
-	if (f->ahead_id == job)
-		f->ahead[stream] = false;
+	if (f->ahead_id == job && job != 0)
+		drop_ahead(f, stream);
 	rpx_jobfifos_path(f, job, stream, path, sizeof(path));
 	unlink(path);
 }
 
 void rpx_jobfifos_prepare(struct rpx_jobfifos *f, uint64_t job)
 {
+	uint64_t unused = f->ahead_id;
+
 	if (!f->dir_made || f->ahead_id == job)
 		return;
+	/* Those the last SPAWN did not take (it discarded the stream) are spares. */
+	f->ahead_id = 0;
 	for (int s = RPX_JOBFIFO_OUT; s <= RPX_JOBFIFO_ERR; s++) {
-		if (f->ahead_id != 0 && f->ahead[s])
-			rpx_jobfifos_remove(f, f->ahead_id, (enum rpx_jobfifo_stream)s);
+		if (unused != 0 && f->ahead[s][0] >= 0) {
+			drop_ahead(f, (enum rpx_jobfifo_stream)s);
+			rpx_jobfifos_release(f, unused, (enum rpx_jobfifo_stream)s, true);
+		}
 	}
 	f->ahead_id = job;
-	for (int s = RPX_JOBFIFO_OUT; s <= RPX_JOBFIFO_ERR; s++)
-		f->ahead[s] = make_ahead(f, job, (enum rpx_jobfifo_stream)s) == 0;
+	for (int s = RPX_JOBFIFO_OUT; s <= RPX_JOBFIFO_ERR; s++) {
+		enum rpx_jobfifo_stream stream = (enum rpx_jobfifo_stream)s;
+
+		if (make_ahead(f, job, stream) < 0 || open_pair(f, job, stream, f->ahead[s]) < 0)
+			f->ahead[s][0] = f->ahead[s][1] = -1;
+	}
 }
 
 void rpx_jobfifos_sweep(struct rpx_jobfifos *f, bool (*in_use)(void *arg, uint64_t job), void *arg)
@@ -164,7 +203,7 @@ void rpx_jobfifos_sweep(struct rpx_jobfifos *f, bool (*in_use)(void *arg, uint64
 void rpx_jobfifos_close(struct rpx_jobfifos *f)
 {
 	for (int s = RPX_JOBFIFO_OUT; s <= RPX_JOBFIFO_ERR; s++) {
-		if (f->ahead_id != 0 && f->ahead[s])
+		if (f->ahead_id != 0 && f->ahead[s][0] >= 0)
 			rpx_jobfifos_remove(f, f->ahead_id, (enum rpx_jobfifo_stream)s);
 		while (f->nspares[s] > 0)
 			rpx_jobfifos_remove(f, f->spares[s][--f->nspares[s]],

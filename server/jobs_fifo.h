@@ -8,8 +8,8 @@
  *
  * Making a FIFO and removing it are directory operations (on a disk file
  * system, journal transactions, and the search for a free inode): the pair
- * of the next job is made ahead, after a SPAWN has answered, so that the
- * next SPAWN only opens it; and it is made by renaming the FIFO of a job
+ * of the next job is made and opened ahead, after a SPAWN has answered,
+ * so that the next SPAWN finds it ready; and it is made by renaming the FIFO of a job
  * that ended, when one is left whose every writer is gone.
  */
 #ifndef RPX_JOBS_FIFO_H
@@ -30,7 +30,7 @@ struct rpx_jobfifos {
 	char *dir; /* RUNTIME_DIR/jobs-HASH */
 	bool dir_made; /* checked or made: at the first job that captures a stream */
 	uint64_t ahead_id; /* the job whose FIFOs were made ahead; 0 for none */
-	bool ahead[2]; /* which of them are still unused */
+	int ahead[2][2]; /* per stream, opened: [0] for rpxd, [1] for the job; -1 once taken */
 	uint64_t spares[2][RPX_JOBFIFO_SPARES]; /* jobs whose drained FIFOs are left */
 	unsigned nspares[2];
 };

@@ -630,6 +630,9 @@ int main(int argc, char **argv)
 		fatal("duplicate request cache %s", drc_path);
 	if ((srv.base = event_base_new()) == NULL || (srv.dispatch = rpx_dispatch_new(drc)) == NULL)
 		fatalx("out of memory");
+	/* Two priorities: a job's end (its pidfd, 0) goes before other events (1). */
+	if (event_base_priority_init(srv.base, 2) < 0)
+		fatalx("event priorities");
 	if (rpx_drc_stats(drc)->restored > 0)
 		log_info("%s: %llu completion records of %llu clients restored", drc_path,
 		    (unsigned long long)rpx_drc_stats(drc)->entries,

@@ -169,8 +169,13 @@ int rpx_spawn(const struct rpx_spawn_req *req, pid_t *pid, int *pidfd, const cha
 
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
+	/*
+	 * No exit signal: rpxd learns of the end from the pidfd, without a
+	 * SIGCHLD and its trip through the signal pipe (orphans re-parented to
+	 * rpxd still send one). Such a child is reaped with __WALL.
+	 */
 	child = clone(child_main, (char *)child_stack + CHILD_STACK,
-	    CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &sh, &fd);
+	    CLONE_VM | CLONE_VFORK | CLONE_PIDFD, &sh, &fd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (child < 0) {
 		*step = "clone";
@@ -180,7 +185,7 @@ int rpx_spawn(const struct rpx_spawn_req *req, pid_t *pid, int *pidfd, const cha
 		int status;
 
 		/* The child has called _exit already: this reaps it at once. */
-		waitpid(child, &status, 0);
+		waitpid(child, &status, __WALL);
 		if (fd >= 0)
 			close(fd);
 		*step = sh.step;
