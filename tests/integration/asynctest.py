@@ -434,12 +434,20 @@ class TlsServer(Server):
             self._count_clear(conn)
             return
         conn.sendall(framed(accepted(xid, verf=(AUTH_NONE, b"STARTTLS"))))
+        conn.settimeout(10)
+        tls = self.ctx.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
         try:
-            conn.settimeout(10)
-            tls = self.ctx.wrap_socket(conn, server_side=True)
+            tls.do_handshake()
         except (ssl.SSLError, OSError) as e:
             self.handshake_errors.append(str(e))
-            conn.close()
+            # Close as rpxd does: the alert went out; read until the client
+            # closes, so its unread calls do not turn the close into a reset
+            # that destroys the alert before the client reads it.
+            try:
+                tls.shutdown(socket.SHUT_WR)  # drops the TLS object, keeps the socket
+            except OSError:
+                pass
+            self._drain(tls)
             return
         self.handshakes += 1
         self.alpn.append(tls.selected_alpn_protocol())
@@ -452,6 +460,15 @@ class TlsServer(Server):
                     return
                 self.tls_calls += 1
                 tls.sendall(framed(answer(msg)))
+
+    def _drain(self, conn):
+        with conn:
+            conn.settimeout(1.0)
+            try:
+                while socket.socket.recv(conn, 4096):
+                    pass
+            except OSError:
+                return
 
     def _count_clear(self, conn):
         with conn:
