@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include <event2/bufferevent.h>
@@ -44,6 +45,8 @@ struct rpx_conn {
 	struct evbuffer *batch;
 	bool closing; /* a protocol error: flushing what is due, then closing */
 	bool tls_failed; /* closed on an error: the TLS session must not be resumed */
+	bool linger; /* after the flush, half-close and read until the peer closes */
+	size_t lingered; /* bytes read and dropped while lingering */
 	const char *close_why;
 	char name[128]; /* "tcp 127.0.0.1:40000", for logs */
 };
@@ -82,11 +85,69 @@ static void pause_reading(struct rpx_conn *conn)
  * The peer broke the protocol: read nothing more, but let replies already
  * due leave (within a bound) before closing.
  */
-static void under_flushed_cb(struct bufferevent *bev, void *arg)
+#define LINGER_MS 1000
+#define LINGER_BYTES (64 * 1024)
+
+static void linger_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct rpx_conn *conn = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	conn->lingered += evbuffer_get_length(in);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	if (conn->lingered > LINGER_BYTES)
+		rpx_conn_close(conn, conn->close_why);
+}
+
+static void linger_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct rpx_conn *conn = arg;
 
 	rpx_conn_close(conn, conn->close_why);
+}
+
+/*
+ * Closing a socket with unread bytes makes the kernel send a reset, and a
+ * reset makes the peer's kernel drop what it has not read yet: the TLS
+ * alert that says why its handshake was refused. So after a refused
+ * handshake the alert is sent, the socket half-closed, and whatever the
+ * client sent meanwhile (its first calls, TLS 1.3 sends them with its
+ * Finished) read and dropped until it closes, for at most a second and
+ * 64 KiB. The connection still counts against --max-connections.
+ */
+static void conn_linger(struct rpx_conn *conn)
+{
+	struct bufferevent *under = bufferevent_get_underlying(conn->bev), *plain = NULL;
+	int fd = dup(bufferevent_getfd(under != NULL ? under : conn->bev));
+
+	if (fd < 0 || shutdown(fd, SHUT_WR) < 0 ||
+	    (plain = bufferevent_socket_new(conn->srv->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		rpx_conn_close(conn, conn->close_why);
+		return;
+	}
+	bufferevent_free(conn->bev); /* the session, its fd (the socket stays: fd) */
+	conn->bev = plain;
+	conn->ssl = NULL;
+	conn->linger = false;
+	bufferevent_setcb(plain, linger_read_cb, NULL, linger_event_cb, conn);
+	bufferevent_enable(plain, EV_READ);
+	arm_timer(conn, LINGER_MS); /* closing: the timer closes */
+}
+
+/* What was due has left: close, or linger first (conn_linger). */
+static void conn_flushed(struct rpx_conn *conn)
+{
+	if (conn->linger)
+		conn_linger(conn);
+	else
+		rpx_conn_close(conn, conn->close_why);
+}
+
+static void under_flushed_cb(struct bufferevent *bev, void *arg)
+{
+	conn_flushed(arg);
 }
 
 static void under_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -114,7 +175,7 @@ static void conn_flush_step(struct rpx_conn *conn)
 		bufferevent_enable(under, EV_WRITE);
 		return;
 	}
-	rpx_conn_close(conn, conn->close_why);
+	conn_flushed(conn);
 }
 
 /*
@@ -480,7 +541,8 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 			rpx_tls_failure(conn->ssl, tls_error(conn, buf, sizeof(buf)), why,
 			    sizeof(why));
 			log_info("audit: %s: TLS handshake failed: %s", conn->name, why);
-			/* Let the alert reach the client before the socket closes. */
+			/* Let the alert reach the client, and be read (conn_linger). */
+			conn->linger = true;
 			conn_fail(conn, "TLS handshake failed");
 			return;
 		}
