@@ -635,7 +635,13 @@ static void stream_event_cb(struct bufferevent *bev, short what, void *arg)
 		if (first != 0) {
 			const char *r = ERR_reason_error_string(first);
 
-			conn_fail(c, -EPROTO, "TLS: %s", r != NULL ? r : "protocol error");
+			/* A refused certificate: the session ran no call; -EACCES. */
+			if (rpx_tls_cert_refused_(first))
+				conn_fail(c, -EACCES,
+				    "TLS: the server refused the client certificate (%s)",
+				    r != NULL ? r : "alert");
+			else
+				conn_fail(c, -EPROTO, "TLS: %s", r != NULL ? r : "protocol error");
 			goto out;
 		}
 	}

@@ -802,6 +802,20 @@ static int client_call_tls(struct rpx_client *cl, enum rpx_call_policy_ policy, 
 			}
 			break;
 		}
+		if (ret == -EACCES) {
+			/*
+			 * The server refused our certificate: this session ran
+			 * nothing, and sending again would be refused again.
+			 */
+			if (delivered && policy == RPX_CALL_MUTATING_)
+				ret = rpx_client_fail_(cl, -ETIMEDOUT,
+				    "outcome unknown: %s, after a connection broke; the request "
+				    "may or may not have run",
+				    why);
+			else
+				ret = rpx_client_fail_(cl, ret, "%s", why);
+			break;
+		}
 		ret = rpx_client_fail_(cl, ret, "%s", why);
 		delivered = 1;
 		if (policy == RPX_CALL_ONCE_)

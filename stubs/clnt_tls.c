@@ -411,6 +411,25 @@ int rpx_tls_check_peer_(SSL *ssl, char *why, size_t whylen)
 	return 0;
 }
 
+bool rpx_tls_cert_refused_(unsigned long e)
+{
+	if (ERR_SYSTEM_ERROR(e) || ERR_GET_LIB(e) != ERR_LIB_SSL)
+		return false;
+	switch (ERR_GET_REASON(e)) {
+	case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+	case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+	case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+	case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+	case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
+		return true;
+	default:
+		return false;
+	}
+}
+
 unsigned long rpx_tls_first_error_(struct bufferevent *bev)
 {
 	unsigned long e, first = 0;

@@ -57,6 +57,13 @@ int rpx_tls_check_peer_(SSL *ssl, char *why, size_t whylen);
 unsigned long rpx_tls_first_error_(struct bufferevent *bev);
 
 /*
+ * True when e is the server's alert refusing the client certificate
+ * (certificate required, unknown CA, expired, ...): in TLS 1.3 it comes
+ * after the client's Finished, and the server ran no call of the session.
+ */
+bool rpx_tls_cert_refused_(unsigned long e);
+
+/*
  * Why a handshake failed: the certificate verification result when it
  * failed, else the first OpenSSL error code given (0: none), else sys_err.
  */

@@ -50,7 +50,7 @@ def main():
             check(all(c and c.get("subject") for c in srv.peer_certs), "client cert sent")
             # Without the client certificate the server refuses the handshake.
             res = run_driver(["-n", 2] + ca + [srv.url()])
-            expect_fail(res, srv.url(), 2, -errno.EPROTO, "TLS")
+            expect_fail(res, srv.url(), 2, -errno.EACCES, "TLS", "refused the client certificate")
         finally:
             srv.stop()
 

@@ -104,7 +104,8 @@ struct rpx_async_opts {
  *             -EPROTONOSUPPORT server: program unavailable, or no RPC-with-TLS
  *             -EOPNOTSUPP      server: procedure unavailable
  *             -EINVAL          server: garbage arguments
- *             -EACCES          server: authentication error
+ *             -EACCES          server: authentication error, or (tls://) the
+ *                              server refused the client certificate
  *             -EBADMSG         the reply could not be decoded
  *             -EMSGSIZE        the reply is larger than max_reply
  *             -EIO             server: system error

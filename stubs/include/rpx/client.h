@@ -171,7 +171,8 @@ RPX_API CLIENT *rpx_client_clnt(struct rpx_client *cl);
  *   -EOPNOTSUPP       server: procedure unavailable
  *   -EINVAL           server: garbage arguments
  *   -EACCES           server: authentication error (AUTH_ERROR; the text names the
- *                     reason, e.g. "refused for security reasons" for AUTH_TOOWEAK)
+ *                     reason, e.g. "refused for security reasons" for AUTH_TOOWEAK),
+ *                     or (tls://) the server refused the client certificate
  *   -EBADMSG          the reply could not be decoded
  *   -EIO              any other failure
  */
