@@ -17,10 +17,12 @@ root for the mapped-certificate case)
 import os
 import re
 import socket
+import ssl
 import struct
 import subprocess
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from proctest import Skip, is_root, main  # noqa: E402
@@ -242,6 +244,66 @@ def case_tls_require():
                        "tls date")
 
 
+def case_refused_certificate():
+    """rpxd refuses the client's certificate (none given, another CA's,
+    expired): rpx spawn fails at once, not at its deadline, with a message
+    saying the server refused the client certificate, every time (rpxd reads
+    what the client sent after its Finished before closing, so no reset
+    destroys the alert, even when the client sent 10 kB meanwhile), and no
+    job was made; a refused client that keeps sending is cut off after about
+    a second."""
+    with Pki() as pki:
+        s = Setup(pki)
+        users = "sha256:%s root\nsha256:%s root\n" % (s.eve.fingerprint, s.old.fingerprint)
+        with Rpxd(s.rpxd_args(users=users), transports=("tcp", "unix")) as d:
+            for what, extra in (("no certificate", ["--ca", s.ca.crt]),
+                                ("certificate from another CA", files(s, s.eve)),
+                                ("expired certificate", files(s, s.old))):
+                for i in range(10):
+                    t0 = time.monotonic()
+                    st, out, err = run_rpx(["-H", tls_url(d), "-t", "10s"] + extra +
+                                           ["spawn", "--", "true"])
+                    secs = time.monotonic() - t0
+                    eq(st, 1, "%s: spawn exit status" % what)
+                    check("the server refused the client certificate" in err,
+                          "%s (try %d): message %r" % (what, i, err))
+                    check(secs < 5, "%s: spawn took %.1f s (retried until its deadline?)"
+                          % (what, secs))
+            ps = ok(["-H", "unix:%s" % d.rpc_addr("unix"), "ps", "--json"], "ps (unix socket)")
+            eq(ps, "", "jobs made by refused clients")
+
+            # A client that sent 10 kB after its Finished still reads the alert.
+            for i in range(10):
+                sock = plain_socket(d.rpc_addr("tcp"))
+                send_probe(sock)
+                tls = tls_handshake(sock, client_context(s.ca, None)).sock
+                try:
+                    for j in range(10):
+                        tls.sendall(b"\0" * 1000)
+                    tls.recv(100)
+                    fail("no certificate: the session was not refused")
+                except (ssl.SSLError, OSError) as e:
+                    check("CERTIFICATE_REQUIRED" in str(e),
+                          "no certificate, 10 kB sent (try %d): %r instead of the alert" % (i, e))
+                finally:
+                    sock.close()
+
+            # A refused client that goes on sending: rpxd closes within a bound.
+            sock = plain_socket(d.rpc_addr("tcp"))
+            send_probe(sock)
+            tls = tls_handshake(sock, client_context(s.ca, None)).sock
+            t0 = time.monotonic()
+            try:
+                while time.monotonic() - t0 < 10:
+                    tls.sendall(b"\0" * 1000)
+                    time.sleep(0.01)
+            except (ssl.SSLError, OSError):
+                pass
+            secs = time.monotonic() - t0
+            sock.close()
+            check(secs < 5, "a refused client that keeps sending was not cut off (%.1f s)" % secs)
+
+
 if __name__ == "__main__":
     main([case_date, case_mapped_spawn_wait, case_unmapped, case_wrong_ca,
-          case_server_without_tls, case_tls_require])
+          case_server_without_tls, case_tls_require, case_refused_certificate])
