@@ -180,3 +180,24 @@ def check_tokens(outcomes, counts, extra_ok=()):
     if problems:
         fail("%d at-most-once violations (%s):\n  %s"
              % (len(problems), outcomes.summary(), "\n  ".join(problems[:20])))
+
+
+def check_resets_run(server, out, token_file, proxy, calls, min_ok_percent):
+    """After SPAWNs through a TcpResetProxy: tokens agree with what each call
+    was told, the proxy reset connections both ways, resends were answered
+    from rpxd's cache, rpxd ran exactly as many SPAWNs as tokens were written,
+    and at least min_ok_percent of the calls succeeded."""
+    st = wait_jobs_idle(server)
+    counts = token_counts(token_file)
+    check_tokens(out, counts)
+    log("STATS drc_new %d drc_hits %d drc_in_progress %d drc_refusals %d"
+        % (st.drc_new, st.drc_hits, st.drc_in_progress, st.drc_refusals))
+    check(proxy.stats["resets_up"] > 0 and proxy.stats["resets_down"] > 0,
+          "the proxy reset no connection in one direction: %r" % proxy.stats)
+    check(st.drc_hits > 0, "no resent request answered from the cache (drc_hits 0)")
+    ran = sum(counts.values())
+    check(st.drc_new == ran,
+          "rpxd ran %d SPAWNs (drc_new) but %d tokens were written" % (st.drc_new, ran))
+    check(out.count("ok") >= calls * min_ok_percent // 100,
+          "only %s of %d calls succeeded; e.g. %r"
+          % (out.summary(), calls, out.lines("unknown") + out.lines("failed")))

@@ -37,20 +37,7 @@ def case_tcp_resets():
                                      procs=PROCS, timeout_ms=30000, limit_s=150)
             secs = time.monotonic() - t0
         log("%d calls in %.1f s: %s; proxy %r" % (CALLS, secs, out.summary(), px.stats))
-        st = amotest.wait_jobs_idle(d)
-        counts = amotest.token_counts(token_file)
-        amotest.check_tokens(out, counts)
-        log("STATS drc_new %d drc_hits %d drc_in_progress %d drc_refusals %d"
-            % (st.drc_new, st.drc_hits, st.drc_in_progress, st.drc_refusals))
-        check(px.stats["resets_up"] > 0 and px.stats["resets_down"] > 0,
-              "the proxy reset no connection in one direction: %r" % px.stats)
-        check(st.drc_hits > 0, "no resent request answered from the cache (drc_hits 0)")
-        ran = sum(counts.values())
-        check(st.drc_new == ran,
-              "rpxd ran %d SPAWNs (drc_new) but %d tokens were written" % (st.drc_new, ran))
-        check(out.count("ok") >= CALLS * 95 // 100,
-              "only %s of %d calls succeeded; e.g. %r" % (out.summary(), CALLS,
-                                                          out.lines("unknown") + out.lines("failed")))
+        amotest.check_resets_run(d, out, token_file, px, CALLS, 95)
 
 
 def case_every_reply_cut_is_outcome_unknown():

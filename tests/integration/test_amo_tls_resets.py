@@ -20,7 +20,7 @@ import amotest  # noqa: E402
 import proctest  # noqa: E402
 from faultproxy import TcpResetProxy  # noqa: E402
 from proctest import Skip, is_root  # noqa: E402
-from rpxtest import check, log  # noqa: E402
+from rpxtest import log  # noqa: E402
 from tlstest import Pki, Setup  # noqa: E402
 
 CALLS = int(os.environ.get("AMO_TLS_CALLS", "400"))
@@ -43,20 +43,7 @@ def case_tls_resets():
                                          CALLS, procs=PROCS, timeout_ms=30000, limit_s=150,
                                          tls=(st.ca.crt, st.alice.crt, st.alice.key))
             log("%d calls: %s; proxy %r" % (CALLS, out.summary(), px.stats))
-            stats = amotest.wait_jobs_idle(d)
-            counts = amotest.token_counts(token_file)
-            amotest.check_tokens(out, counts)
-            log("STATS drc_new %d drc_hits %d drc_in_progress %d drc_refusals %d"
-                % (stats.drc_new, stats.drc_hits, stats.drc_in_progress, stats.drc_refusals))
-            check(px.stats["resets_up"] > 0 and px.stats["resets_down"] > 0,
-                  "the proxy reset no connection in one direction: %r" % px.stats)
-            check(stats.drc_hits > 0, "no resent request answered from the cache (drc_hits 0)")
-            ran = sum(counts.values())
-            check(stats.drc_new == ran,
-                  "rpxd ran %d SPAWNs (drc_new) but %d tokens were written" % (stats.drc_new, ran))
-            check(out.count("ok") >= CALLS * 90 // 100,
-                  "only %s of %d calls succeeded; e.g. %r"
-                  % (out.summary(), CALLS, out.lines("unknown") + out.lines("failed")))
+            amotest.check_resets_run(d, out, token_file, px, CALLS, 90)
 
 
 if __name__ == "__main__":
