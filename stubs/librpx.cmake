@@ -38,8 +38,12 @@ foreach(kind shared static)
 			SOVERSION ${PROJECT_VERSION_MAJOR}
 			EXPORT_NAME rpx)
 		# --no-undefined: an OpenSSL call without its line in tls_lazy.c
-		# fails here, not in a program at run time.
-		target_link_options(${tgt} PRIVATE -Wl,--as-needed -Wl,-O1 -Wl,--no-undefined)
+		# fails here, not in a program at run time. Not with the
+		# sanitizers: clang's leave their runtime to the program.
+		target_link_options(${tgt} PRIVATE -Wl,--as-needed -Wl,-O1)
+		if(NOT RPX_SANITIZE)
+			target_link_options(${tgt} PRIVATE -Wl,--no-undefined)
+		endif()
 		target_include_directories(${tgt} PRIVATE
 			$<TARGET_PROPERTY:OpenSSL::SSL,INTERFACE_INCLUDE_DIRECTORIES>
 			$<TARGET_PROPERTY:PkgConfig::LIBEVENT_OPENSSL,INTERFACE_INCLUDE_DIRECTORIES>)
