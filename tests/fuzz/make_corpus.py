@@ -2,6 +2,8 @@
 """Writes the seed corpora of the fuzz targets: tests/fuzz/corpus/<target>/.
 
   corpus/call/     one RPC message each (no record mark), for fuzz_call
+  corpus/xdr/      byte 0 type index (fuzz_xdr.c's table; bit 7: inside a
+                   reply message), then its XDR encoding, for fuzz_xdr
   corpus/recmark/  byte 0 record limit, byte 1 read-size seed, then a byte
                    stream of record-marked fragments, for fuzz_recmark
 
@@ -155,6 +157,42 @@ def recmark_seeds():
     return {name: bytes([limit, seed]) + stream for name, (limit, seed, stream) in seeds.items()}
 
 
+# fuzz_xdr.c's table, in order.
+XDR_TYPES = ["spawn_args", "spawn_res", "list_args", "list_res", "info_res", "kill_args",
+             "kill_res", "wait_args", "wait_res", "output_args", "output_res", "stats_res",
+             "job_record", "job_id", "date_now_res", "date_format_args", "date_format_res"]
+
+
+def xdr_string(b):
+    return opaque(b)
+
+
+def xdr_seeds():
+    seeds = {}
+    for i, name in enumerate(XDR_TYPES):
+        # All zeros: empty strings and arrays, enums 0, FALSE: a value of every type.
+        seeds["zeros-" + name] = bytes([i]) + bytes(1024)
+        # The same as the results of an accepted reply (xid 7, AUTH_NONE, SUCCESS).
+        seeds["reply-" + name] = bytes([0x80 | i]) + u32(7, REPLY, 0, AUTH_NONE, 0, 0) + bytes(1024)
+    ix = XDR_TYPES.index
+    argv = u32(2) + xdr_string(b"/bin/echo") + xdr_string(b"hello")
+    seeds["spawn-echo"] = bytes([ix("spawn_args")]) + (
+        u32(0, 1, 0, 2, 0, 0) + argv + u32(0, 0) + u32(0) + u32(0) + xdr_string(b"/tmp") +
+        opaque(b"input") + u32(0, 1) + xdr_string(b"job") +
+        u32(1) + xdr_string(b"team") + xdr_string(b"red") + u32(0, 0, 0, 0, 0, 0) + u32(2) +
+        xdr_string(b""))
+    seeds["wait-three"] = bytes([ix("wait_args")]) + u32(3, 0, 1, 0, 2, 0, 3, 1000, 1)
+    seeds["output-chunks"] = bytes([ix("output_res")]) + (
+        u32(0) + xdr_string(b"") + u32(0, 0, 0, 5) + opaque(b"hello") + u32(1) +
+        u32(0, 0, 0, 0) + opaque(b"") + u32(0) + u32(1))
+    seeds["format-error"] = bytes([ix("date_format_res")]) + u32(22) + xdr_string(b"bad")
+    seeds["reply-denied"] = bytes([0x80]) + u32(7, REPLY, 1, 0, 2, 2)
+    seeds["reply-garbage-args"] = bytes([0x80 | ix("list_res")]) + u32(7, REPLY, 0, 0, 0, 4)
+    seeds["bool-two"] = bytes([ix("kill_args")]) + u32(0, 1, 0, 2, 0, 3, 0, 9, 2)
+    seeds["pad-nonzero"] = bytes([ix("date_now_res")]) + u32(0, 0, 0, 0) + u32(3) + b"UTCx" + u32(0)
+    return seeds
+
+
 def write(target, seeds):
     folder = os.path.join(HERE, "corpus", target)
     os.makedirs(folder, exist_ok=True)
@@ -170,6 +208,7 @@ def write(target, seeds):
 def main():
     write("call", call_seeds())
     write("recmark", recmark_seeds())
+    write("xdr", xdr_seeds())
     return 0
 
 

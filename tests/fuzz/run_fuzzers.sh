@@ -16,7 +16,7 @@ build=$(cd "$1" && pwd) || exit 2
 seconds=$2
 shift 2
 here=$(cd "$(dirname "$0")" && pwd)
-targets=${*:-"recmark call"}
+targets=${*:-"recmark call xdr"}
 work=$(mktemp -d "${TMPDIR:-/tmp}/rpx-fuzz.XXXXXX") || exit 2
 trap 'rm -rf "$work"' EXIT INT TERM
 failed=0
