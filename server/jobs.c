@@ -81,6 +81,8 @@ struct rpx_jobs {
 	struct rpx_job *by_pid[HASH_BUCKETS];
 	TAILQ_HEAD(, rpx_job) all;
 	TAILQ_HEAD(, rpx_job) ended;
+	struct rpx_reaped reaped[RPX_REAPED_MAX]; /* a ring, oldest at reaped_head */
+	unsigned reaped_head, nreaped;
 	struct event *sigchld;
 	struct event *sweep;
 };
@@ -463,12 +465,22 @@ static void set_status(rpx_status *st, int err, const char *fmt, ...)
 	va_end(ap);
 }
 
-void rpx_jobs_exit_result(const struct rpx_job *job, rpx_wait_res *res)
+static void exit_result(uint64_t id, const rpx_exit *exit, rpx_wait_res *res)
 {
 	memset(res, 0, sizeof(*res));
 	set_status(&res->status, 0, "%s", "");
-	res->job = job->id;
-	res->exit = job->exit;
+	res->job = id;
+	res->exit = *exit;
+}
+
+void rpx_jobs_exit_result(const struct rpx_job *job, rpx_wait_res *res)
+{
+	exit_result(job->id, &job->exit, res);
+}
+
+void rpx_jobs_reaped_result(const struct rpx_reaped *reaped, rpx_wait_res *res)
+{
+	exit_result(reaped->id, &reaped->exit, res);
 }
 
 static void waiter_answer(struct rpx_waiter *w, const struct rpx_job *job)
@@ -714,6 +726,48 @@ void rpx_jobs_drop(struct rpx_jobs *jobs, struct rpx_job *job)
 		job_release(jobs, job, true);
 }
 
+void rpx_jobs_collect(struct rpx_jobs *jobs, struct rpx_job *job)
+{
+	struct rpx_reaped *r;
+
+	if (job == NULL || !job->ended)
+		return;
+	if (jobs->nreaped == RPX_REAPED_MAX) {
+		/* Full: the oldest answer makes room. */
+		jobs->reaped_head = (jobs->reaped_head + 1) % RPX_REAPED_MAX;
+		jobs->nreaped--;
+	}
+	r = &jobs->reaped[(jobs->reaped_head + jobs->nreaped) % RPX_REAPED_MAX];
+	jobs->nreaped++;
+	r->id = job->id;
+	r->owner = job->owner;
+	r->exit = job->exit;
+	clock_gettime(CLOCK_MONOTONIC, &r->when);
+	job_release(jobs, job, true);
+}
+
+const struct rpx_reaped *rpx_jobs_reaped(struct rpx_jobs *jobs, uint64_t id)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	/* Expired answers are the oldest: forget them first. */
+	while (jobs->nreaped > 0 &&
+	       ns_between(&jobs->reaped[jobs->reaped_head].when, &now) / 1000000000 >=
+	           RPX_REAPED_SECONDS) {
+		jobs->reaped_head = (jobs->reaped_head + 1) % RPX_REAPED_MAX;
+		jobs->nreaped--;
+	}
+	for (unsigned i = 0; i < jobs->nreaped; i++) {
+		const struct rpx_reaped *r =
+		    &jobs->reaped[(jobs->reaped_head + i) % RPX_REAPED_MAX];
+
+		if (r->id == id)
+			return r;
+	}
+	return NULL;
+}
+
 static void job_ended(struct rpx_jobs *jobs, struct rpx_job *job, int status,
     const struct rusage *ru)
 {
@@ -777,7 +831,7 @@ static void job_ended(struct rpx_jobs *jobs, struct rpx_job *job, int status,
 	/* After the answers: nobody waits for this. */
 	unlink_fifos(jobs, job);
 	if (drop)
-		rpx_jobs_drop(jobs, job);
+		rpx_jobs_collect(jobs, job);
 	while (jobs->nended > jobs->cfg.retain_jobs)
 		rpx_jobs_drop(jobs, TAILQ_FIRST(&jobs->ended));
 }

@@ -24,6 +24,24 @@
 
 #define RPX_OWNER_ANON ((uid_t)-2) /* a network caller with no identity */
 
+/*
+ * Recently reaped jobs: the answer of a WAIT that collected a job's exit
+ * record, so that the same WAIT resent (a UDP retransmission, a client that
+ * reconnected after a broken connection) gets it again rather than ESRCH.
+ * WAIT's arguments carry no request id for the duplicate request cache. At
+ * most RPX_REAPED_MAX answers, each for RPX_REAPED_SECONDS (above librpx's
+ * retransmission window), the oldest evicted first; memory only.
+ */
+#define RPX_REAPED_MAX 256
+#define RPX_REAPED_SECONDS 60
+
+struct rpx_reaped {
+	uint64_t id;
+	uid_t owner;
+	rpx_exit exit;
+	struct timespec when; /* CLOCK_MONOTONIC, when the record was collected */
+};
+
 struct rpx_waiter;
 struct rpx_follower;
 
@@ -93,6 +111,10 @@ struct rpx_job *rpx_jobs_find(struct rpx_jobs *jobs, uint64_t id);
 struct rpx_job *rpx_jobs_next(struct rpx_jobs *jobs, uint64_t after);
 /* Drops an ended job's record (its exit was collected). */
 void rpx_jobs_drop(struct rpx_jobs *jobs, struct rpx_job *job);
+/* Drops an ended job's record that a WAIT without keep collected, remembering its answer. */
+void rpx_jobs_collect(struct rpx_jobs *jobs, struct rpx_job *job);
+/* The remembered answer for job @id, reaped less than RPX_REAPED_SECONDS ago, or NULL. */
+const struct rpx_reaped *rpx_jobs_reaped(struct rpx_jobs *jobs, uint64_t id);
 unsigned rpx_jobs_running(const struct rpx_jobs *jobs);
 uint64_t rpx_jobs_started(const struct rpx_jobs *jobs);
 uint64_t rpx_jobs_orphans_reaped(const struct rpx_jobs *jobs);
@@ -117,6 +139,8 @@ bool rpx_jobs_output(struct rpx_jobs *jobs, struct rpx_job *job, const rpx_outpu
 
 /* Fills a WAIT result from an ended @job. */
 void rpx_jobs_exit_result(const struct rpx_job *job, rpx_wait_res *res);
+/* Fills a WAIT result from a reaped job's remembered answer. */
+void rpx_jobs_reaped_result(const struct rpx_reaped *reaped, rpx_wait_res *res);
 
 /*
  * Stop policy: signals every running job's process group with @sig; @done

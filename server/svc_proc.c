@@ -59,9 +59,14 @@ static void caller_of(const struct rpx_call *call, struct caller *c)
 	}
 }
 
+static bool owned_by(const struct caller *c, uid_t owner)
+{
+	return c->uid == 0 || owner == c->uid;
+}
+
 static bool visible(const struct caller *c, const struct rpx_job *job)
 {
-	return c->uid == 0 || job->owner == c->uid;
+	return owned_by(c, job->owner);
 }
 
 static bool is_datagram(const struct rpx_call *call)
@@ -453,6 +458,24 @@ static int proc_kill(struct rpx_call *call, void *args, void *res)
 	return 0;
 }
 
+/*
+ * A WAIT naming a job that is gone (ESRCH already in @r): if one of its jobs
+ * was reaped lately by a WAIT, perhaps this very call sent again, the answer
+ * it got, as if that job had just ended.
+ */
+static void wait_reaped(const struct caller *c, const rpx_wait_args *a, rpx_wait_res *r)
+{
+	for (u_int i = 0; i < a->jobs.jobs_len; i++) {
+		const struct rpx_reaped *reaped = rpx_jobs_reaped(svc.jobs, a->jobs.jobs_val[i]);
+
+		if (reaped != NULL && owned_by(c, reaped->owner)) {
+			xdr_free((xdrproc_t)xdr_rpx_wait_res, (char *)r);
+			rpx_jobs_reaped_result(reaped, r);
+			return;
+		}
+	}
+}
+
 static int proc_wait(struct rpx_call *call, void *args, void *res)
 {
 	const rpx_wait_args *a = args;
@@ -476,15 +499,17 @@ static int proc_wait(struct rpx_call *call, void *args, void *res)
 	if ((list = calloc(n, sizeof(*list))) == NULL)
 		return -ENOMEM;
 	for (u_int i = 0; i < n; i++) {
-		if ((list[i] = find_job(&c, a->jobs.jobs_val[i], &r->status)) == NULL)
+		if ((list[i] = find_job(&c, a->jobs.jobs_val[i], &r->status)) == NULL) {
+			wait_reaped(&c, a, r);
 			goto out;
+		}
 	}
 	for (u_int i = 0; i < n; i++) {
 		if (list[i]->ended) {
 			xdr_free((xdrproc_t)xdr_rpx_wait_res, (char *)r);
 			rpx_jobs_exit_result(list[i], r);
 			if (!a->keep)
-				rpx_jobs_drop(svc.jobs, list[i]);
+				rpx_jobs_collect(svc.jobs, list[i]);
 			goto out;
 		}
 	}

@@ -67,8 +67,9 @@ def case_fifty_waiters():
             eq(r.job, s.job, "WAIT #%d job" % i)
             expect_exited(r, 9, "WAIT #%d" % i)
             eq(r, results[0], "WAIT #%d equals WAIT #0" % i)
-        # None kept it: the record is gone.
-        expect_err(c.wait([s.job], 0).status, errno.ESRCH, "WAIT after the 50")
+        # None kept it: the record is gone; a WAIT sent again gets the remembered answer.
+        expect_err(c.info(s.job).status, errno.ESRCH, "INFO after the 50")
+        eq(c.wait_ok(s.job, 0), results[0], "WAIT after the 50")
 
 
 def case_wait_any():
@@ -99,7 +100,7 @@ def case_wait_any():
         w = c.wait([x.job, x.job, x.job], timeout_ms=5000)
         expect_ok(w.status, "held WAIT [x, x, x]")
         eq(w.job, x.job, "held WAIT [x, x, x] job")
-        expect_err(c.wait([x.job], 0).status, errno.ESRCH, "record after WAIT [x, x, x]")
+        expect_err(c.info(x.job).status, errno.ESRCH, "record after WAIT [x, x, x]")
 
 
 def case_already_ended():
@@ -126,8 +127,8 @@ def case_already_ended():
 
 
 def case_keep():
-    """keep=TRUE leaves the record (same answer again); keep=FALSE drops it (then ESRCH);
-    a held WAIT with keep leaves it too."""
+    """keep=TRUE leaves the record (same answer again); keep=FALSE drops it (then INFO says
+    ESRCH, WAIT the remembered answer); a held WAIT with keep leaves it too."""
     with start_rpxd() as d, ProcClient(d) as c:
         s = c.spawn_ok(["sh", "-c", "sleep 0.2; exit 4"])
         w1 = c.wait_ok(s.job, timeout_ms=5000, keep=True)  # held, then answered
@@ -136,8 +137,9 @@ def case_keep():
         expect_exited(w1, 4, "WAIT keep")
         w3 = c.wait_ok(s.job, timeout_ms=-1, keep=False)
         eq(w3, w1, "WAIT without keep")
-        expect_err(c.wait([s.job], -1).status, errno.ESRCH, "WAIT after the dropping WAIT")
-        expect_err(c.wait([s.job], -1, keep=True).status, errno.ESRCH, "WAIT keep after drop")
+        expect_err(c.info(s.job).status, errno.ESRCH, "INFO after the dropping WAIT")
+        eq(c.wait_ok(s.job, -1), w1, "WAIT after the dropping WAIT (remembered)")
+        eq(c.wait_ok(s.job, -1, keep=True), w1, "WAIT keep after drop (remembered)")
         # Two waiters, one keeps and one does not: both answered, record dropped.
         s = c.spawn_ok(["sleep", "0.3"])
         c2 = ProcClient(d)
@@ -150,7 +152,7 @@ def case_keep():
             c2.close()
         eq(r1, r2, "two waiters, keep and not")
         expect_exited(r1, 0, "sleep 0.3")
-        expect_err(c.wait([s.job], 0).status, errno.ESRCH, "record after a non-keeping waiter")
+        expect_err(c.info(s.job).status, errno.ESRCH, "record after a non-keeping waiter")
 
 
 def case_bad_waits():
