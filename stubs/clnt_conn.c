@@ -49,6 +49,7 @@
 #include <rpx/fanout.h>
 
 #include "clnt_internal.h"
+#include "rpcmsg.h"
 
 #ifndef RPX_VERSION
 #define RPX_VERSION "unknown"
@@ -373,13 +374,13 @@ static void lookup_bare(const char *host, int timeout_ms, char *url, size_t urll
 	if ((rb = rpx_client_open(rburl, &o, why, sizeof(why))) != NULL) {
 		rpx_rpcbind_args_(&args, RPX_DATE_PROG, RPX_DATE_VERS);
 		ret = rpx_client_call(rb, RPCBPROG, RPCBVERS4, RPCBPROC_GETADDR,
-		    (xdrproc_t)xdr_rpcb, &args, (xdrproc_t)xdr_wrapstring, &uaddr);
+		    (xdrproc_t)xdr_rpcb, &args, (xdrproc_t)rpx_rpcmsg_xdr_uaddr, &uaddr);
 		if (ret < 0)
 			snprintf(why, sizeof(why), "%s: %s", rburl, rpx_client_error(rb));
 	}
 	rpx_url_from_rpcbind_(host, RPX_DATE_PROG, ret, why, uaddr, url, urllen, note, notelen);
 	if (uaddr != NULL)
-		xdr_free((xdrproc_t)xdr_wrapstring, (char *)&uaddr);
+		xdr_free((xdrproc_t)rpx_rpcmsg_xdr_uaddr, (char *)&uaddr);
 	rpx_client_close(rb);
 }
 

@@ -23,6 +23,7 @@
 #include <rpx/fanout.h>
 
 #include "clnt_internal.h"
+#include "rpcmsg.h"
 
 enum host_state { HOST_WAITING, HOST_RPCBIND, HOST_RUNNING, HOST_DONE };
 
@@ -137,7 +138,7 @@ static void begin_rpcbind(struct rpx_fanout_host *h)
 	}
 	rpx_rpcbind_args_(&args, f->opts.rpcbind_prog, f->opts.rpcbind_vers);
 	ret = rpx_async_call(h->conn, RPCBPROG, RPCBVERS4, RPCBPROC_GETADDR, (xdrproc_t)xdr_rpcb,
-	    &args, (xdrproc_t)xdr_wrapstring, sizeof(char *), f->opts.rpcbind_timeout_ms,
+	    &args, (xdrproc_t)rpx_rpcmsg_xdr_uaddr, sizeof(char *), f->opts.rpcbind_timeout_ms,
 	    on_rpcbind, h);
 	if (ret < 0) {
 		/* No lookup possible: the fallback rule, as for a lookup that failed. */

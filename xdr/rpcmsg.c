@@ -115,3 +115,8 @@ int rpx_rpcmsg_encode_auth_error(XDR *xdrs, uint32_t xid, enum auth_stat why)
 	m.rjcted_rply.rj_why = why;
 	return encode_reply(xdrs, &m);
 }
+
+bool_t rpx_rpcmsg_xdr_uaddr(XDR *xdrs, char **uaddr)
+{
+	return xdr_string(xdrs, uaddr, RPX_UADDR_MAX);
+}

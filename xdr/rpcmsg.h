@@ -57,4 +57,17 @@ int rpx_rpcmsg_encode_accepted(XDR *xdrs, uint32_t xid, const struct opaque_auth
 int rpx_rpcmsg_encode_rpc_mismatch(XDR *xdrs, uint32_t xid, uint32_t low, uint32_t high);
 int rpx_rpcmsg_encode_auth_error(XDR *xdrs, uint32_t xid, enum auth_stat why);
 
+/*
+ * The longest universal address (RFC 5665 §5.2.3) accepted from rpcbind: an
+ * IPv6 address with a scope and ".p1.p2" fits in 64 bytes.
+ */
+#define RPX_UADDR_MAX 64
+
+/*
+ * xdrproc for rpcbind's GETADDR result: a string of at most RPX_UADDR_MAX
+ * bytes. Unlike xdr_wrapstring, a hostile length is refused before anything
+ * is allocated or read. Free with xdr_free(rpx_rpcmsg_xdr_uaddr, &str).
+ */
+bool_t rpx_rpcmsg_xdr_uaddr(XDR *xdrs, char **uaddr);
+
 #endif

@@ -356,6 +356,47 @@ static void test_encode_denied(void)
 	encode_reply(-EMSGSIZE, rpx_rpcmsg_encode_rpc_mismatch(&xdrs, 5, 2, 2), &xdrs);
 }
 
+/* rpcbind's GETADDR result: a bounded string, a hostile length refused before any allocation. */
+static void test_uaddr_bounds(void)
+{
+	char longest[RPX_UADDR_MAX + 1], *out;
+	struct unit_msg m;
+	XDR xdrs;
+
+	memset(longest, '1', RPX_UADDR_MAX);
+	longest[RPX_UADDR_MAX] = '\0';
+	memset(&m, 0, sizeof(m));
+	unit_msg_opaque(&m, "127.0.0.1.27.165", 16);
+	out = NULL;
+	xdrmem_create(&xdrs, (char *)m.b, (u_int)m.len, XDR_DECODE);
+	if (CHECK(rpx_rpcmsg_xdr_uaddr(&xdrs, &out)))
+		CHECK(strcmp(out, "127.0.0.1.27.165") == 0);
+	xdr_free((xdrproc_t)rpx_rpcmsg_xdr_uaddr, (char *)&out);
+
+	memset(&m, 0, sizeof(m));
+	unit_msg_opaque(&m, longest, RPX_UADDR_MAX);
+	out = NULL;
+	xdrmem_create(&xdrs, (char *)m.b, (u_int)m.len, XDR_DECODE);
+	if (CHECK(rpx_rpcmsg_xdr_uaddr(&xdrs, &out)))
+		CHECK_INT(strlen(out), RPX_UADDR_MAX);
+	xdr_free((xdrproc_t)rpx_rpcmsg_xdr_uaddr, (char *)&out);
+
+	memset(&m, 0, sizeof(m));
+	unit_msg_opaque(&m, longest, RPX_UADDR_MAX + 1);
+	out = NULL;
+	xdrmem_create(&xdrs, (char *)m.b, (u_int)m.len, XDR_DECODE);
+	CHECK(!rpx_rpcmsg_xdr_uaddr(&xdrs, &out));
+	CHECK(out == NULL);
+
+	/* A length of nearly 4 GiB with no bytes behind it. */
+	memset(&m, 0, sizeof(m));
+	unit_msg_u32(&m, 0xfffffff0u);
+	out = NULL;
+	xdrmem_create(&xdrs, (char *)m.b, (u_int)m.len, XDR_DECODE);
+	CHECK(!rpx_rpcmsg_xdr_uaddr(&xdrs, &out));
+	CHECK(out == NULL);
+}
+
 static const struct unit_case cases[] = {
     {"peek", test_peek},
     {"call_auth_none", test_call_auth_none},
@@ -365,6 +406,7 @@ static const struct unit_case cases[] = {
     {"authsys_bounds", test_authsys_bounds},
     {"encode_accepted", test_encode_accepted},
     {"encode_denied", test_encode_denied},
+    {"uaddr_bounds", test_uaddr_bounds},
 };
 
 UNIT_GROUP(rpcmsg, cases);
