@@ -83,7 +83,8 @@ install(TARGETS librpx librpx_static EXPORT rpxTargets
 install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/include/rpx/client.h
 	${CMAKE_CURRENT_SOURCE_DIR}/include/rpx/proc_client.h
 	${CMAKE_CURRENT_SOURCE_DIR}/include/rpx/async.h
-	${CMAKE_CURRENT_SOURCE_DIR}/include/rpx/fanout.h ${RPX_GEN_HEADERS}
+	${CMAKE_CURRENT_SOURCE_DIR}/include/rpx/fanout.h
+	${CMAKE_CURRENT_SOURCE_DIR}/include/rpx/api.h ${RPX_GEN_HEADERS}
 	DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rpx)
 
 # pkg-config: prefix relative to the .pc file, so `cmake --install --prefix`

@@ -45,15 +45,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <rpc/rpc.h>
+#include <rpx/api.h>
 
 #ifdef __cplusplus
 extern "C" {
-#endif
-
-#if defined(__GNUC__) && !defined(RPX_API)
-#define RPX_API __attribute__((visibility("default")))
-#elif !defined(RPX_API)
-#define RPX_API
 #endif
 
 struct event_base;

@@ -70,15 +70,10 @@
 #include <rpc/rpc.h>
 #include <rpx/date.h>
 #include <rpx/proc.h>
+#include <rpx/api.h>
 
 #ifdef __cplusplus
 extern "C" {
-#endif
-
-#if defined(__GNUC__) && !defined(RPX_API)
-#define RPX_API __attribute__((visibility("default")))
-#elif !defined(RPX_API)
-#define RPX_API
 #endif
 
 #define RPX_DEFAULT_PORT 7077

@@ -41,15 +41,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <rpx/async.h>
+#include <rpx/api.h>
 
 #ifdef __cplusplus
 extern "C" {
-#endif
-
-#if defined(__GNUC__) && !defined(RPX_API)
-#define RPX_API __attribute__((visibility("default")))
-#elif !defined(RPX_API)
-#define RPX_API
 #endif
 
 struct rpx_fanout;

@@ -56,17 +56,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <rpx/proc.h>
+#include <rpx/api.h>
 
 #ifdef __cplusplus
 extern "C" {
-#endif
-
-#ifndef RPX_API
-#if defined(__GNUC__)
-#define RPX_API __attribute__((visibility("default")))
-#else
-#define RPX_API
-#endif
 #endif
 
 struct rpx_client;
