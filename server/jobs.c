@@ -392,9 +392,17 @@ static void stdin_cb(evutil_socket_t fd, short what, void *arg)
 		close_stdin(job);
 }
 
-bool rpx_jobs_output(struct rpx_jobs *jobs, struct rpx_job *job, const rpx_output_args *a,
-    size_t budget, rpx_output_res *res)
+/* The bytes of output one reply on @call's transport may carry. */
+static size_t reply_budget(const struct rpx_call *call)
 {
+	/* A datagram reply must fit 64 KiB with its headers. */
+	return strcmp(call->xprt->kind, "udp") == 0 ? 48 * 1024 : 2 * RPX_CHUNK_MAX;
+}
+
+bool rpx_jobs_output(struct rpx_jobs *jobs, struct rpx_job *job, const struct rpx_call *call,
+    const rpx_output_args *a, rpx_output_res *res)
+{
+	size_t budget = reply_budget(call);
 	unsigned streams = (a->streams & 3) != 0 ? (a->streams & 3) : 3;
 	size_t max =
 	    a->max_bytes == 0 || a->max_bytes > RPX_CHUNK_MAX ? RPX_CHUNK_MAX : a->max_bytes;
@@ -545,13 +553,6 @@ int rpx_jobs_wait(struct rpx_jobs *jobs, struct rpx_call *call, struct rpx_job *
 
 /* Parked calls: OUTPUT follow. */
 
-static size_t reply_budget(const struct rpx_call *call)
-{
-	/* A datagram reply must fit 64 KiB with its headers. */
-	return call->xprt->kind[0] == 'u' && call->xprt->kind[1] == 'd' ? 48 * 1024
-	                                                                : 2 * RPX_CHUNK_MAX;
-}
-
 static void follower_free(struct rpx_follower *f)
 {
 	TAILQ_REMOVE(&f->job->followers, f, link);
@@ -573,7 +574,7 @@ static void follower_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	struct rpx_follower *f = arg;
 	rpx_output_res res;
 
-	rpx_jobs_output(f->jobs, f->job, f->call->args, reply_budget(f->call), &res);
+	rpx_jobs_output(f->jobs, f->job, f->call, f->call->args, &res);
 	follower_reply(f, &res);
 }
 
@@ -590,7 +591,7 @@ static void wake_followers(struct rpx_jobs *jobs, struct rpx_job *job)
 		rpx_output_res res;
 
 		next = TAILQ_NEXT(f, link);
-		if (rpx_jobs_output(jobs, job, f->call->args, reply_budget(f->call), &res))
+		if (rpx_jobs_output(jobs, job, f->call, f->call->args, &res))
 			follower_reply(f, &res);
 		else
 			xdr_free((xdrproc_t)xdr_rpx_output_res, (char *)&res);
@@ -681,7 +682,7 @@ static void job_release(struct rpx_jobs *jobs, struct rpx_job *job, bool forget)
 	while ((f = TAILQ_FIRST(&job->followers)) != NULL) {
 		rpx_output_res res;
 
-		rpx_jobs_output(jobs, job, f->call->args, reply_budget(f->call), &res);
+		rpx_jobs_output(jobs, job, f->call, f->call->args, &res);
 		res.ended = job->ended;
 		follower_reply(f, &res);
 	}

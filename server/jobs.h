@@ -131,11 +131,11 @@ int rpx_jobs_follow(struct rpx_jobs *jobs, struct rpx_call *call, struct rpx_job
 
 /*
  * Fills an OUTPUT result for @a from @job (data malloc'd, freed with
- * xdr_free). Returns true when the result has news: bytes, an EOF, the
- * job's end, or an error.
+ * xdr_free), as much as a reply on @call's transport can carry. Returns
+ * true when the result has news: bytes, an EOF, the job's end, or an error.
  */
-bool rpx_jobs_output(struct rpx_jobs *jobs, struct rpx_job *job, const rpx_output_args *a,
-    size_t budget, rpx_output_res *res);
+bool rpx_jobs_output(struct rpx_jobs *jobs, struct rpx_job *job, const struct rpx_call *call,
+    const rpx_output_args *a, rpx_output_res *res);
 
 /* Fills a WAIT result from an ended @job. */
 void rpx_jobs_exit_result(const struct rpx_job *job, rpx_wait_res *res);

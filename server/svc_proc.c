@@ -546,9 +546,7 @@ static int proc_output(struct rpx_call *call, void *args, void *res)
 	}
 	if ((job = find_job(&c, a->job, &r->status)) == NULL)
 		return 0;
-	if (rpx_jobs_output(svc.jobs, job, a, is_datagram(call) ? 48 * 1024 : 2 * RPX_CHUNK_MAX,
-	        r) ||
-	    !a->follow || a->timeout_ms == 0)
+	if (rpx_jobs_output(svc.jobs, job, call, a, r) || !a->follow || a->timeout_ms == 0)
 		return 0;
 	xdr_free((xdrproc_t)xdr_rpx_output_res, (char *)r);
 	memset(r, 0, sizeof(*r));
