@@ -517,11 +517,19 @@ static void waiter_cancel(struct rpx_call *call, void *arg)
 	waiter_free(arg);
 }
 
-static void arm_ms(struct event *ev, int ms)
+/* A parked call's timer: none (*ev NULL) for @ms -1, else armed to fire in @ms. */
+static int park_timer(struct rpx_jobs *jobs, int ms, event_callback_fn cb, void *arg,
+    struct event **ev)
 {
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
-	evtimer_add(ev, &tv);
+	*ev = NULL;
+	if (ms < 0)
+		return 0;
+	if ((*ev = evtimer_new(jobs->base, cb, arg)) == NULL)
+		return -ENOMEM;
+	evtimer_add(*ev, &tv);
+	return 0;
 }
 
 int rpx_jobs_wait(struct rpx_jobs *jobs, struct rpx_call *call, struct rpx_job **list, unsigned n,
@@ -535,12 +543,9 @@ int rpx_jobs_wait(struct rpx_jobs *jobs, struct rpx_call *call, struct rpx_job *
 	w->jobs = jobs;
 	w->keep = keep;
 	w->n = n;
-	if (timeout_ms >= 0) {
-		if ((w->timer = evtimer_new(jobs->base, waiter_timeout_cb, w)) == NULL) {
-			free(w);
-			return -ENOMEM;
-		}
-		arm_ms(w->timer, timeout_ms);
+	if (park_timer(jobs, timeout_ms, waiter_timeout_cb, w, &w->timer) < 0) {
+		free(w);
+		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < n; i++) {
 		w->links[i].job = list[i];
@@ -608,12 +613,9 @@ int rpx_jobs_follow(struct rpx_jobs *jobs, struct rpx_call *call, struct rpx_job
 	f->call = call;
 	f->job = job;
 	f->jobs = jobs;
-	if (timeout_ms >= 0) {
-		if ((f->timer = evtimer_new(jobs->base, follower_timeout_cb, f)) == NULL) {
-			free(f);
-			return -ENOMEM;
-		}
-		arm_ms(f->timer, timeout_ms);
+	if (park_timer(jobs, timeout_ms, follower_timeout_cb, f, &f->timer) < 0) {
+		free(f);
+		return -ENOMEM;
 	}
 	TAILQ_INSERT_TAIL(&job->followers, f, link);
 	rpx_call_set_cancel(call, follower_cancel, f);
