@@ -1059,7 +1059,6 @@ int rpx_async_call(struct rpx_async *c, uint32_t prog, uint32_t vers, uint32_t p
 {
 	struct async_call *call;
 	struct rpx_xdrenc enc;
-	struct rpc_msg m;
 	bool ok;
 
 	if (c == NULL || cb == NULL || timeout_ms < 0 || (res_size > 0 && xres == NULL))
@@ -1089,17 +1088,9 @@ int rpx_async_call(struct rpx_async *c, uint32_t prog, uint32_t vers, uint32_t p
 		call_free(call);
 		return -ENOMEM;
 	}
-	memset(&m, 0, sizeof(m));
-	m.rm_xid = call->xid;
-	m.rm_direction = CALL;
-	m.rm_call.cb_rpcvers = RPX_RPC_VERS;
-	m.rm_call.cb_prog = prog;
-	m.rm_call.cb_vers = vers;
-	m.rm_call.cb_proc = proc;
-	m.rm_call.cb_cred.oa_flavor = AUTH_NONE;
-	m.rm_call.cb_verf.oa_flavor = AUTH_NONE;
 	rpx_xdrenc_create(&enc, call->msg);
-	ok = xdr_callmsg(&enc.xdr, &m) && (*xargs)(&enc.xdr, (void *)args);
+	ok = rpx_rpcmsg_encode_call(&enc.xdr, call->xid, prog, vers, proc, AUTH_NONE) == 0 &&
+	     (*xargs)(&enc.xdr, (void *)args);
 	rpx_xdrenc_finish(&enc);
 	if (!ok) {
 		call_free(call);

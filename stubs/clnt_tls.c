@@ -465,23 +465,13 @@ int rpx_tls_probe_write_(struct evbuffer *out, uint32_t xid, uint32_t prog, uint
 {
 	struct evbuffer *body = evbuffer_new();
 	struct rpx_xdrenc enc;
-	struct rpc_msg m;
 	int err = -ENOMEM;
 
 	if (body == NULL)
 		return -ENOMEM;
-	memset(&m, 0, sizeof(m));
-	m.rm_xid = xid;
-	m.rm_direction = CALL;
-	m.rm_call.cb_rpcvers = RPX_RPC_VERS;
-	m.rm_call.cb_prog = prog;
-	m.rm_call.cb_vers = vers;
-	m.rm_call.cb_proc = 0;
 	/* RFC 9289 §4.1: credential AUTH_TLS with an empty body, verifier AUTH_NONE. */
-	m.rm_call.cb_cred.oa_flavor = RPX_AUTH_TLS;
-	m.rm_call.cb_verf.oa_flavor = AUTH_NONE;
 	rpx_xdrenc_create(&enc, body);
-	if (xdr_callmsg(&enc.xdr, &m)) {
+	if (rpx_rpcmsg_encode_call(&enc.xdr, xid, prog, vers, 0, RPX_AUTH_TLS) == 0) {
 		rpx_xdrenc_finish(&enc);
 		err = rpx_recmark_write(out, body);
 	} else {

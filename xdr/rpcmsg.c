@@ -1,8 +1,9 @@
 /*
  * rpcmsg.c: call/reply headers for the dispatcher and the clients that build
- * messages by hand (load generator, tests). Decoding uses caller-provided
- * buffers for the credential and verifier bodies, so xdr_callmsg never
- * allocates on behalf of a peer.
+ * messages by hand (librpx's async client and its TLS probe, load generator,
+ * tests), and the bounded decoder of rpcbind's answer. Decoding uses
+ * caller-provided buffers for the credential and verifier bodies, so
+ * xdr_callmsg never allocates on behalf of a peer.
  */
 #include <string.h>
 #include <arpa/inet.h>
@@ -61,6 +62,23 @@ int rpx_rpcmsg_decode_authsys(const struct opaque_auth *cred, struct rpx_authsys
 out:
 	xdr_destroy(&xdrs);
 	return err;
+}
+
+int rpx_rpcmsg_encode_call(XDR *xdrs, uint32_t xid, uint32_t prog, uint32_t vers, uint32_t proc,
+    uint32_t cred_flavor)
+{
+	struct rpc_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.rm_xid = xid;
+	m.rm_direction = CALL;
+	m.rm_call.cb_rpcvers = RPX_RPC_VERS;
+	m.rm_call.cb_prog = prog;
+	m.rm_call.cb_vers = vers;
+	m.rm_call.cb_proc = proc;
+	m.rm_call.cb_cred.oa_flavor = (enum_t)cred_flavor;
+	m.rm_call.cb_verf.oa_flavor = AUTH_NONE;
+	return xdr_callmsg(xdrs, &m) ? 0 : -EMSGSIZE;
 }
 
 static int encode_reply(XDR *xdrs, struct rpc_msg *m)

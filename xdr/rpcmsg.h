@@ -45,6 +45,15 @@ int rpx_rpcmsg_decode_call(XDR *xdrs, struct rpx_callhdr *h);
 int rpx_rpcmsg_decode_authsys(const struct opaque_auth *cred, struct rpx_authsys *out);
 
 /*
+ * Encodes a call header of @prog/@vers/@proc whose credential is
+ * @cred_flavor with an empty body (AUTH_NONE, or AUTH_TLS for the RFC 9289
+ * probe) and whose verifier is AUTH_NONE; the arguments follow. 0, or
+ * -EMSGSIZE when @xdrs ran out of room.
+ */
+int rpx_rpcmsg_encode_call(XDR *xdrs, uint32_t xid, uint32_t prog, uint32_t vers, uint32_t proc,
+    uint32_t cred_flavor);
+
+/*
  * Reply encoders. Each returns 0, or -EMSGSIZE when @xdrs ran out of room or
  * the result routine failed.
  *   accepted: SUCCESS with @res through @xdr_res, or another accept_stat; for

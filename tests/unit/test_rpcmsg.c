@@ -356,6 +356,37 @@ static void test_encode_denied(void)
 	encode_reply(-EMSGSIZE, rpx_rpcmsg_encode_rpc_mismatch(&xdrs, 5, 2, 2), &xdrs);
 }
 
+/* A call header with an empty credential of the given flavor decodes to the same fields. */
+static void test_encode_call(void)
+{
+	const uint32_t flavors[] = {AUTH_NONE, RPX_AUTH_TLS};
+	struct rpx_callhdr h;
+	char buf[64];
+	XDR xdrs;
+
+	for (size_t i = 0; i < sizeof(flavors) / sizeof(flavors[0]); i++) {
+		xdrmem_create(&xdrs, buf, sizeof(buf), XDR_ENCODE);
+		CHECK_INT(rpx_rpcmsg_encode_call(&xdrs, 0x01020304, 0x20000077, 3, 9, flavors[i]),
+		    0);
+		CHECK_INT(xdr_getpos(&xdrs), 40);
+		xdrmem_create(&xdrs, buf, 40, XDR_DECODE);
+		if (!CHECK_INT(rpx_rpcmsg_decode_call(&xdrs, &h), 0))
+			continue;
+		CHECK_INT(h.msg.rm_xid, 0x01020304);
+		CHECK_INT(h.msg.rm_direction, CALL);
+		CHECK_INT(h.msg.rm_call.cb_rpcvers, RPX_RPC_VERS);
+		CHECK_INT(h.msg.rm_call.cb_prog, 0x20000077);
+		CHECK_INT(h.msg.rm_call.cb_vers, 3);
+		CHECK_INT(h.msg.rm_call.cb_proc, 9);
+		CHECK_INT(h.msg.rm_call.cb_cred.oa_flavor, flavors[i]);
+		CHECK_INT(h.msg.rm_call.cb_cred.oa_length, 0);
+		CHECK_INT(h.msg.rm_call.cb_verf.oa_flavor, AUTH_NONE);
+		CHECK_INT(h.msg.rm_call.cb_verf.oa_length, 0);
+	}
+	xdrmem_create(&xdrs, buf, 36, XDR_ENCODE);
+	CHECK_INT(rpx_rpcmsg_encode_call(&xdrs, 1, 2, 3, 4, AUTH_NONE), -EMSGSIZE);
+}
+
 /* rpcbind's GETADDR result: a bounded string, a hostile length refused before any allocation. */
 static void test_uaddr_bounds(void)
 {
@@ -406,6 +437,7 @@ static const struct unit_case cases[] = {
     {"authsys_bounds", test_authsys_bounds},
     {"encode_accepted", test_encode_accepted},
     {"encode_denied", test_encode_denied},
+    {"encode_call", test_encode_call},
     {"uaddr_bounds", test_uaddr_bounds},
 };
 
