@@ -31,7 +31,6 @@ struct drc_client {
 	uint64_t floor; /* requests below it are refused: their records may have been evicted */
 	uint64_t acked; /* the client has the replies of every request below it */
 	time_t last_seen;
-	unsigned nentries;
 	struct drc_client *hash_next;
 	TAILQ_HEAD(, rpx_drc_entry) entries;
 	TAILQ_ENTRY(drc_client) lru;
@@ -221,7 +220,6 @@ static void entry_free(struct rpx_drc *drc, struct rpx_drc_entry *e)
 	*p = e->hash_next;
 	TAILQ_REMOVE(&drc->lru, e, lru);
 	TAILQ_REMOVE(&e->owner->entries, e, by_client);
-	e->owner->nentries--;
 	drc->stats.entries--;
 	drc->stats.bytes -= e->len;
 	free(e->reply);
@@ -339,7 +337,6 @@ static struct rpx_drc_entry *entry_insert(struct rpx_drc *drc, struct drc_client
 	drc->entries[b] = e;
 	TAILQ_INSERT_TAIL(&drc->lru, e, lru);
 	TAILQ_INSERT_TAIL(&c->entries, e, by_client);
-	c->nentries++;
 	drc->stats.entries++;
 	return e;
 }
