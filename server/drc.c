@@ -82,13 +82,25 @@ static void client_free(struct rpx_drc *drc, struct drc_client *c);
 static void maybe_compact(struct rpx_drc *drc);
 static void emit_live(struct rpx_drclog *tmp, void *arg);
 
+/* Frees the records of @c below @seq, which its floor or its ack passed. */
+static void drop_below(struct rpx_drc *drc, struct drc_client *c, uint64_t seq)
+{
+	struct rpx_drc_entry *e, *next;
+
+	for (e = TAILQ_FIRST(&c->entries); e != NULL; e = next) {
+		next = TAILQ_NEXT(e, by_client);
+		if (e->seq < seq)
+			entry_free(drc, e);
+	}
+}
+
 /* Rebuilds the cache from the file: what ran before a restart. */
 static void replay_cb(void *arg, enum rpx_drclog_type type, uint64_t client, uint64_t seq,
     const void *data, size_t len)
 {
 	struct rpx_drc *drc = arg;
 	struct drc_client *c = client_find(drc, client);
-	struct rpx_drc_entry *e, *next;
+	struct rpx_drc_entry *e;
 
 	drc->stats.restored++;
 	switch (type) {
@@ -119,22 +131,14 @@ static void replay_cb(void *arg, enum rpx_drclog_type type, uint64_t client, uin
 			return;
 		if (seq > c->floor)
 			c->floor = seq;
-		for (e = TAILQ_FIRST(&c->entries); e != NULL; e = next) {
-			next = TAILQ_NEXT(e, by_client);
-			if (e->seq < c->floor)
-				entry_free(drc, e);
-		}
+		drop_below(drc, c, c->floor);
 		return;
 	case RPX_DRCLOG_ACK:
 		if (c == NULL && (c = client_get(drc, client, time(NULL))) == NULL)
 			return;
 		if (seq > c->acked)
 			c->acked = seq;
-		for (e = TAILQ_FIRST(&c->entries); e != NULL; e = next) {
-			next = TAILQ_NEXT(e, by_client);
-			if (e->seq < c->acked)
-				entry_free(drc, e);
-		}
+		drop_below(drc, c, c->acked);
 		return;
 	case RPX_DRCLOG_EXPIRE:
 		if (c == NULL)
