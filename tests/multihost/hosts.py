@@ -252,6 +252,10 @@ class Host:
         return subprocess.run(self.nsenter(cmd), stdin=subprocess.DEVNULL, capture_output=True,
                               text=True, timeout=timeout)
 
+    def sleeping(self):
+        """PIDs of the host's processes named sleep (the tests' jobs)."""
+        return self.exec(["pgrep", "-x", "sleep"]).stdout.split()
+
     def start_rpcbind(self, stop=False):
         """rpcbind -f in the host, waiting for its Unix socket; @stop: SIGSTOP it (hung)."""
         err = open(os.path.join(self.dir, "rpcbind.log"), "ab")
@@ -438,6 +442,14 @@ class Hosts:
             if rpcbind:
                 h.start_rpcbind()
             h.start_rpxd(**rpxd_args)
+
+    def wait_sleeping(self, timeout=5):
+        """Waits until every host runs a sleep (its job started); fails after @timeout s."""
+        deadline = time.monotonic() + timeout
+        while any(not h.sleeping() for h in self.hosts):
+            if time.monotonic() > deadline:
+                fail("the jobs did not all start within %g s" % timeout)
+            time.sleep(0.05)
 
     # -- the client side ----------------------------------------------------
     def client_cmd(self, cmd):

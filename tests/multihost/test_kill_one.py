@@ -29,7 +29,7 @@ def scenario(hs):
         if rc != 124:
             H.fail("%s: job %s should still run (wait --timeout 0 exit %d, expected 124): %s"
                    % (h, jobs[h], rc, err))
-        if h.exec(["pgrep", "-x", "sleep"]).stdout.strip() == "":
+        if not h.sleeping():
             H.fail("%s: its sleep is gone although only %s's job was killed" % (h, victim))
     for h, (rc, out, err, _) in hs.rpx_each([], hosts=others, args_for=lambda h: [
             "kill", "-s", "KILL", jobs[h]]).items():

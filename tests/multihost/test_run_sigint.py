@@ -34,10 +34,6 @@ def wait_started(p, hosts, n, timeout=15):
     return started
 
 
-def sleeping(h):
-    return h.exec(["pgrep", "-x", "sleep"]).stdout.split()
-
-
 def finish(p, timeout=20):
     try:
         out, err = p.communicate(timeout=timeout)
@@ -56,7 +52,7 @@ def scenario(hs):
     p = start_run(hs, hs.hosts, "echo started; exec sleep 60", ["--parallel", "3"])
     running = wait_started(p, hs.hosts, 3)
     for h in running:
-        if not sleeping(h):
+        if not h.sleeping():
             H.fail("%s: printed started but runs no sleep" % h)
     time.sleep(0.3)  # nothing else starts meanwhile
     p.send_signal(signal.SIGINT)
@@ -71,8 +67,8 @@ def scenario(hs):
                 H.fail("%s: the summary lacks its job's status 130: %r" % (h, err))
         elif "%s: not started: interrupted" % h.url() not in err:
             H.fail("%s: should be reported as not started: %r" % (h, err))
-        if sleeping(h):
-            H.fail("%s: a sleep is left after the SIGINT: %r" % (h, sleeping(h)))
+        if h.sleeping():
+            H.fail("%s: a sleep is left after the SIGINT: %r" % (h, h.sleeping()))
     if "5 hosts: 0 ok, 5 failed" not in err:
         H.fail("summary: %r" % err)
 
@@ -84,7 +80,7 @@ def scenario(hs):
     if p.poll() is not None:
         H.fail("rpx ended (%d) although the jobs ignore SIGINT" % p.returncode)
     for h in hs.hosts:
-        if not sleeping(h):
+        if not h.sleeping():
             H.fail("%s: its job ended at the first SIGINT although it ignores it" % h)
     p.send_signal(signal.SIGINT)
     rc, out, err = finish(p)
@@ -93,8 +89,8 @@ def scenario(hs):
     for h in hs.hosts:
         if "%s: exit status 137" % h.url() not in err:
             H.fail("%s: the summary lacks its job's status 137: %r" % (h, err))
-        if sleeping(h):
-            H.fail("%s: a sleep is left after SIGKILL: %r" % (h, sleeping(h)))
+        if h.sleeping():
+            H.fail("%s: a sleep is left after SIGKILL: %r" % (h, h.sleeping()))
 
 
 if __name__ == "__main__":
