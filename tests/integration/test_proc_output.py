@@ -239,7 +239,33 @@ def case_discard_keeps_nothing():
         expect_exited(c.wait_ok(s.job, 5000), 0, "discarding job")
 
 
+def case_udp_reply_budget():
+    """OUTPUT over UDP carries at most 48 KiB of output (24 KiB a stream when both are
+    asked), in a first answer and in a follow answer alike; over the Unix socket the same
+    read returns all 200 KiB."""
+    with start_rpxd(["--insecure"], transports=("unix", "udp")) as d, ProcClient(d) as c, \
+            ProcClient(d, "udp") as u:
+        s = c.spawn_ok(["sleep 0.5; head -c 204800 /dev/zero; head -c 204800 /dev/zero >&2"],
+                       shell=True)
+        r = u.output(s.job, streams=STREAM_OUT, follow=True, timeout_ms=5000)
+        expect_ok(r.status, "UDP OUTPUT follow")
+        check(0 < len(r.out.data) <= 48 * 1024,
+              "UDP follow answer carried %d bytes" % len(r.out.data))
+        expect_exited(c.wait_ok(s.job, 5000, keep=True), 0, "200 KiB job")
+        r = u.output(s.job, streams=STREAM_OUT)
+        expect_ok(r.status, "UDP OUTPUT stdout")
+        eq(len(r.out.data), 48 * 1024, "UDP OUTPUT stdout bytes")
+        r = u.output(s.job)
+        expect_ok(r.status, "UDP OUTPUT both streams")
+        eq((len(r.out.data), len(r.err.data)), (24 * 1024, 24 * 1024),
+           "UDP OUTPUT (stdout, stderr) bytes")
+        r = c.output(s.job)
+        expect_ok(r.status, "unix OUTPUT both streams")
+        eq((len(r.out.data), len(r.err.data), r.out.eof, r.err.eof),
+           (204800, 204800, True, True), "unix OUTPUT (stdout, stderr, eof, eof)")
+
+
 if __name__ == "__main__":
     main([case_follow_lines, case_follow_timeout_and_end, case_streams_and_max_bytes,
           case_100mb_default_cap, case_100mb_read_all, case_small_cap_tail,
-          case_discard_keeps_nothing])
+          case_discard_keeps_nothing, case_udp_reply_budget])
