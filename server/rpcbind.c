@@ -230,58 +230,55 @@ static bool repeats_earlier(const struct rpx_rpcbind_entry *entries, size_t i)
 	return false;
 }
 
-int rpx_rpcbind_register(struct rpx_rpcbind_entry *entries, size_t n, unsigned timeout_ms,
+/*
+ * SETs (@set) or UNSETs the entries to do: on SET those not repeating an
+ * earlier one, each after an UNSET of a stale mapping as svc_reg() does; on
+ * UNSET those registered. Returns the first error; stops once the deadline
+ * is spent or rpcbind is gone.
+ */
+static int rpcbind_apply(struct rpx_rpcbind_entry *entries, size_t n, bool set, unsigned timeout_ms,
     char *err, size_t errlen)
 {
 	int64_t deadline = now_ms() + timeout_ms;
+	size_t todo = 0;
 	CLIENT *clnt;
 	int rc = 0;
 
 	for (size_t i = 0; i < n; i++)
-		entries[i].registered = false;
-	if (n == 0)
+		todo += set || entries[i].registered;
+	if (todo == 0)
 		return 0;
 	if ((clnt = rpcbind_client(deadline, &rc, err, errlen)) == NULL)
 		return rc;
-	for (size_t i = 0; i < n && rc != -ETIMEDOUT && rc != -ECOMM; i++) {
+	for (size_t i = 0; i < n; i++) {
 		int one;
 
-		if (repeats_earlier(entries, i))
+		if (set ? repeats_earlier(entries, i) : !entries[i].registered)
 			continue;
-		/* svc_reg() does the same: a stale mapping from an earlier run goes first */
 		one = rpcbind_call(clnt, RPCBPROC_UNSET, &entries[i], deadline, err, errlen);
-		if (one == 0)
+		if (one == 0 && set)
 			one = rpcbind_call(clnt, RPCBPROC_SET, &entries[i], deadline, err, errlen);
 		if (one == 0)
-			entries[i].registered = true;
+			entries[i].registered = set;
 		else if (rc == 0)
 			rc = one;
+		if (one == -ETIMEDOUT || one == -ECOMM)
+			break;
 	}
 	CLNT_DESTROY(clnt);
 	return rc;
 }
 
+int rpx_rpcbind_register(struct rpx_rpcbind_entry *entries, size_t n, unsigned timeout_ms,
+    char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++)
+		entries[i].registered = false;
+	return rpcbind_apply(entries, n, true, timeout_ms, err, errlen);
+}
+
 int rpx_rpcbind_unregister(struct rpx_rpcbind_entry *entries, size_t n, unsigned timeout_ms,
     char *err, size_t errlen)
 {
-	int64_t deadline = now_ms() + timeout_ms;
-	CLIENT *clnt;
-	size_t todo = 0;
-	int rc = 0;
-
-	for (size_t i = 0; i < n; i++)
-		todo += entries[i].registered;
-	if (todo == 0)
-		return 0;
-	if ((clnt = rpcbind_client(deadline, &rc, err, errlen)) == NULL)
-		return rc;
-	for (size_t i = 0; i < n && rc != -ETIMEDOUT && rc != -ECOMM; i++) {
-		if (!entries[i].registered)
-			continue;
-		rc = rpcbind_call(clnt, RPCBPROC_UNSET, &entries[i], deadline, err, errlen);
-		if (rc == 0)
-			entries[i].registered = false;
-	}
-	CLNT_DESTROY(clnt);
-	return rc;
+	return rpcbind_apply(entries, n, false, timeout_ms, err, errlen);
 }
