@@ -225,6 +225,11 @@ static int load_users(const char *path, struct user_rule **out, size_t *nout, ch
 		struct user_rule *grown;
 
 		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			snprintf(err, errlen, "--tls-users %s:%u: line longer than %zu bytes", path,
+			    lineno, sizeof(line) - 2);
+			goto fail;
+		}
 		line[strcspn(line, "#\r\n")] = '\0';
 		/* SELECTOR USER: the user is the last word; a subject may hold spaces. */
 		end = line + strlen(line);
@@ -241,6 +246,11 @@ static int load_users(const char *path, struct user_rule **out, size_t *nout, ch
 		while (last > line && isspace((unsigned char)last[-1]))
 			last--;
 		*last = '\0';
+		if (strlen(line + strspn(line, " \t")) >= sizeof(sel)) {
+			snprintf(err, errlen, "--tls-users %s:%u: selector longer than %zu bytes",
+			    path, lineno, sizeof(sel) - 1);
+			goto fail;
+		}
 		snprintf(sel, sizeof(sel), "%s", line + strspn(line, " \t"));
 		memset(&r, 0, sizeof(r));
 		if (strncmp(sel, "sha256:", 7) == 0) {

@@ -208,8 +208,8 @@ def case_tls_require():
 
 def case_bad_files_refused_at_start():
     """rpxd does not start with a missing certificate or key, a key that does
-    not match, a missing CA file, a users file with a bad line or an unknown
-    user, or --tls-* options without --tls-cert/--tls-key; the message names
+    not match, a missing CA file, a users file with a bad line, a line or
+    selector too long, or an unknown user, or --tls-* options without --tls-cert/--tls-key; the message names
     the file or option."""
     with Pki() as pki:
         s = Setup(pki)
@@ -219,6 +219,8 @@ def case_bad_files_refused_at_start():
         unknown_user = pki.write("unknown-user",
                                  "sha256:%s no-such-user-rpx\n" % s.alice.fingerprint)
         no_user = pki.write("no-user", "san:host.example\n")
+        long_line = pki.write("long-line", "# ok\nsubject:CN=%s nobody\n" % ("x" * 1100))
+        long_sel = pki.write("long-selector", "subject:CN=%s nobody\n" % ("x" * 700))
         cases = [
             (["--tls-cert", missing, "--tls-key", key], "--tls-cert"),
             (["--tls-cert", cert, "--tls-key", missing], "--tls-key"),
@@ -229,6 +231,10 @@ def case_bad_files_refused_at_start():
             (["--tls-cert", cert, "--tls-key", key, "--tls-users", unknown_user],
              "no-such-user-rpx"),
             (["--tls-cert", cert, "--tls-key", key, "--tls-users", no_user], "no-user:1"),
+            (["--tls-cert", cert, "--tls-key", key, "--tls-users", long_line],
+             "long-line:2: line longer than 1022 bytes"),
+            (["--tls-cert", cert, "--tls-key", key, "--tls-users", long_sel],
+             "long-selector:1: selector longer than 599 bytes"),
             (["--tls-cert", cert, "--tls-key", key, "--tls-users", missing], "--tls-users"),
             (["--tls-cert", cert], "--tls-key"),
             (["--tls-key", key], "--tls-cert"),
