@@ -71,6 +71,11 @@ int rpx_drclog_append(struct rpx_drclog *log, enum rpx_drclog_type type, uint64_
 
 	if (log->fd < 0)
 		return -EBADF;
+	/* Replay stops at a longer record: writing one would lose all after it. */
+	if (len > RECORD_MAX) {
+		log->errors++;
+		return -EFBIG;
+	}
 	memset(&h, 0, sizeof(h));
 	h.magic = RECORD_MAGIC;
 	h.type = type;

@@ -48,7 +48,10 @@ int rpx_drclog_open(struct rpx_drclog *log, const char *path, bool fsync, rpx_dr
     void *arg);
 void rpx_drclog_close(struct rpx_drclog *log);
 
-/* Appends one record; 0 or -errno. */
+/*
+ * Appends one record; 0 or -errno (-EFBIG: @len over the 64 MiB a record
+ * may hold, nothing written).
+ */
 int rpx_drclog_append(struct rpx_drclog *log, enum rpx_drclog_type type, uint64_t client,
     uint64_t seq, const void *data, size_t len);
 

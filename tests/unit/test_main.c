@@ -16,6 +16,7 @@ static const struct unit_group *const groups[] = {
     &unit_group_xdr_evbuf,
     &unit_group_rpcmsg,
     &unit_group_dispatch,
+    &unit_group_drc_log,
 };
 
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))

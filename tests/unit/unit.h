@@ -33,6 +33,7 @@ extern const struct unit_group unit_group_recmark;
 extern const struct unit_group unit_group_xdr_evbuf;
 extern const struct unit_group unit_group_rpcmsg;
 extern const struct unit_group unit_group_dispatch;
+extern const struct unit_group unit_group_drc_log;
 
 /* Records one check; returns @ok so a case can stop early on a failure. */
 bool unit_check(bool ok, const char *expr, const char *file, int line);
