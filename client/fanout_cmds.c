@@ -651,17 +651,14 @@ static void on_list(struct rpx_async *c, int err, const char *errmsg, void *res,
 
 static void ps_page(struct rpx_cli_fan_host *h, struct rpx_async *c, uint64_t cursor)
 {
-	const struct rpx_list_opts *o = h->req;
 	rpx_list_args a;
+	char why[200];
+	int ret;
 
-	memset(&a, 0, sizeof(a));
-	a.scope = o->all ? RPX_LIST_ALL : RPX_LIST_JOBS;
-	a.state_mask = o->state_mask;
-	a.name = (char *)(o->name != NULL ? o->name : "");
-	a.label.key = (char *)(o->label_key != NULL ? o->label_key : "");
-	a.label.value = (char *)(o->label_value != NULL ? o->label_value : "");
-	a.cursor = cursor;
-	a.limit = o->limit;
+	if ((ret = rpx_proc_list_args(h->req, cursor, &a, why, sizeof(why))) < 0) {
+		rpx_cli_fan_done(h, ret, "%s: %s", h->name, why);
+		return;
+	}
 	proc_call(h, c, RPX_PROC_LIST, (xdrproc_t)xdr_rpx_list_args, &a,
 	    (xdrproc_t)xdr_rpx_list_res, sizeof(rpx_list_res), 0, on_list);
 }

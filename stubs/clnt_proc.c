@@ -314,33 +314,43 @@ void rpx_proc_spawn_free(rpx_spawn_res *res)
 	memset(res, 0, sizeof(*res));
 }
 
-int rpx_proc_list(struct rpx_client *cl, const struct rpx_list_opts *o, uint64_t cursor,
-    rpx_list_res *res)
+int rpx_proc_list_args(const struct rpx_list_opts *o, uint64_t cursor, rpx_list_args *a, char *why,
+    size_t whylen)
 {
 	static const struct rpx_list_opts none;
-	rpx_list_args a;
-	char why[200];
-	struct why w = {why, sizeof(why)};
+	struct why w = {why, whylen};
 	int ret;
 
-	memset(res, 0, sizeof(*res));
-	memset(&a, 0, sizeof(a));
+	memset(a, 0, sizeof(*a));
 	if (o == NULL)
 		o = &none;
 	if ((ret = check_len(&w, "the name filter", o->name, RPX_NAME_MAX)) < 0 ||
 	    (ret = check_len(&w, "the label key", o->label_key, RPX_NAME_MAX)) < 0 ||
 	    (ret = check_len(&w, "the label value", o->label_value, RPX_NAME_MAX)) < 0)
-		return check_failed(cl, ret, why);
+		return ret;
 	if (o->limit > RPX_LIST_MAX)
-		return rpx_client_fail_(cl, -E2BIG, "a page of %u entries; the limit is %d",
-		    o->limit, RPX_LIST_MAX);
-	a.scope = o->all ? RPX_LIST_ALL : RPX_LIST_JOBS;
-	a.state_mask = o->state_mask;
-	a.name = (char *)(o->name != NULL ? o->name : "");
-	a.label.key = (char *)(o->label_key != NULL ? o->label_key : "");
-	a.label.value = (char *)(o->label_value != NULL ? o->label_value : "");
-	a.cursor = cursor;
-	a.limit = o->limit;
+		return fail(&w, -E2BIG, "a page of %u entries; the limit is %d", o->limit,
+		    RPX_LIST_MAX);
+	a->scope = o->all ? RPX_LIST_ALL : RPX_LIST_JOBS;
+	a->state_mask = o->state_mask;
+	a->name = (char *)(o->name != NULL ? o->name : "");
+	a->label.key = (char *)(o->label_key != NULL ? o->label_key : "");
+	a->label.value = (char *)(o->label_value != NULL ? o->label_value : "");
+	a->cursor = cursor;
+	a->limit = o->limit;
+	return 0;
+}
+
+int rpx_proc_list(struct rpx_client *cl, const struct rpx_list_opts *o, uint64_t cursor,
+    rpx_list_res *res)
+{
+	rpx_list_args a;
+	char why[200];
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	if ((ret = rpx_proc_list_args(o, cursor, &a, why, sizeof(why))) < 0)
+		return check_failed(cl, ret, why);
 	ret = rpx_client_call_policy_(cl, RPX_CALL_IDEMPOTENT_, 0, RPX_PROC_PROG, RPX_PROC_VERS,
 	    RPX_PROC_LIST, (xdrproc_t)xdr_rpx_list_args, &a, (xdrproc_t)xdr_rpx_list_res, res);
 	if (ret == 0)

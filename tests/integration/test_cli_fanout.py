@@ -68,6 +68,15 @@ def main():
         if st != 0:
             fail("run true everywhere: exit %d %r" % (st, err))
 
+        # ps filters are checked by librpx before any host is asked, as for one host.
+        st, out, err, secs = run([rpx] + runh + ["ps", "--name", "x" * 300])
+        for u in urls:
+            if "rpx: %s: the name filter is 300 bytes long; the limit is 256" % u \
+                    not in err.splitlines():
+                fail("ps --name of 300 bytes on %s: exit %d, stderr %r" % (u, st, err))
+        if st != 1:
+            fail("ps --name of 300 bytes: exit %d" % st)
+
         # A peer that accepts and never answers: the host deadline ends it.
         silent = socket.socket()
         silent.bind(("127.0.0.1", 0))

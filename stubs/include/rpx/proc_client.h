@@ -133,6 +133,15 @@ RPX_API int rpx_proc_list(struct rpx_client *cl, const struct rpx_list_opts *opt
 RPX_API void rpx_proc_list_free(rpx_list_res *res);
 
 /*
+ * The LIST arguments of opts (NULL: the caller's jobs) from cursor, for a
+ * caller that sends LIST itself (on a struct rpx_async, e.g. a fan-out):
+ * the same local checks as rpx_proc_list() (-E2BIG, with the reason in why
+ * when whylen > 0). args points into opts; nothing to free.
+ */
+RPX_API int rpx_proc_list_args(const struct rpx_list_opts *opts, uint64_t cursor,
+    rpx_list_args *args, char *why, size_t whylen);
+
+/*
  * LIST, every page: calls fn once per process, in the server's order. A
  * non-zero return of fn stops the walk and is returned. A server that
  * repeats a cursor fails the walk with -EPROTO.
